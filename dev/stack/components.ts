@@ -1,0 +1,5 @@
+import type { StackComponent } from './component.js';
+import { temporalComponent } from './temporal.js';
+
+/** The stack's parts in start order. */
+export const components: StackComponent[] = [temporalComponent];
