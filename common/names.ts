@@ -1,2 +1,23 @@
 /** Names shared by the worker, the starter, the CLI and the tests; defined here only. */
+import { defineSignal } from '@temporalio/workflow';
+import type { InterruptionEvent } from './events.js';
+
 export const defaultTaskQueue = 'tnth-termination';
+
+/** Workflow type names, as registered by the worker and started by the starter. */
+export const workflowTypes = {
+  termination: 'terminationWorkflow',
+  launch: 'launchLifecycleWorkflow',
+} as const;
+
+/** One termination workflow per instance: a redelivered message or a second event finds it by this id. */
+export const terminationWorkflowId = (instanceId: string): string => `termination-${instanceId}`;
+export const launchWorkflowId = (instanceId: string): string => `launch-${instanceId}`;
+
+/** Carries each event to the instance's workflow (signal-with-start); the workflow drops event ids it has. */
+export const interruptionSignal = defineSignal<[InterruptionEvent]>('interruption');
+
+/** What the starter passes when it starts a workflow. */
+export interface WorkflowInput {
+  instanceId: string;
+}
