@@ -7,6 +7,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/versions.env"
 : "${TNTH_GOBIN:?source dev/env.sh first}"
 say() { echo "k8s: $*" >&2; }
+mkdir -p "$TNTH_GOBIN"
 
 # The first kube-apiserver build is long (minutes) and the machines are small: two parallel
 # compiles at most, and no debug information or local paths in the cached binaries.
@@ -44,9 +45,13 @@ install_kwok() {
   rmdir "$gobin"
 }
 
+# Concurrent runs (two worktrees sharing the cache, a developer and CI) build one at a time;
+# the second then finds the binaries in place.
+exec 8>"$TNTH_GOBIN/.k8s-build.lock"
+flock 8
+
 require_pin "$here/etcd/go.mod" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 require_pin "$here/kube-apiserver/go.mod" k8s.io/kubernetes "$KUBERNETES_VERSION"
-mkdir -p "$TNTH_GOBIN"
 
 # Without the version stamp the server reports v0.0.0-master, which clients (kwok) read.
 k8s_minor=${KUBERNETES_VERSION#v1.}
