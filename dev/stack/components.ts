@@ -1,5 +1,6 @@
 import type { StackComponent } from './component.js';
+import { awsComponent } from './aws.js';
 import { temporalComponent } from './temporal.js';
 
 /** The stack's parts in start order. */
-export const components: StackComponent[] = [temporalComponent];
+export const components: StackComponent[] = [temporalComponent, awsComponent];
