@@ -1,2 +1,51 @@
-// Every activity the worker registers, grouped by the system it talks to.
-export { describeWorker } from './worker-info.js';
+// Every activity the worker registers, grouped by the system it talks to, built from the worker's
+// clients and configuration. Workflows import the type only.
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { HeartbeatProgress } from '../common/lifecycle.js';
+import type { RunbookSettings } from '../common/settings.js';
+import { createInstanceActivities } from './aws/instances.js';
+import { createLifecycleHeartbeat } from './aws/lifecycle-heartbeat.js';
+import { createLifecycleActivities } from './aws/lifecycle.js';
+import type { KubeClients } from './kubernetes/client.js';
+import { createDrainActivities } from './kubernetes/drain.js';
+import { createNodeActivities } from './kubernetes/nodes.js';
+import { describeWorker } from './worker-info.js';
+
+/** Counters the activities feed; the worker backs them with Prometheus metrics. */
+export interface ActivityMetrics {
+  heartbeatLoops(delta: 1 | -1): void;
+  heartbeat(outcome: 'sent' | 'failed'): void;
+  lifecycleCompleted(result: string): void;
+}
+
+export interface ActivityDeps {
+  settings: RunbookSettings;
+  ec2: EC2Client;
+  autoScaling: AutoScalingClient;
+  kube: KubeClients;
+  /** Delivers heartbeat progress to the workflow that runs the activity. */
+  reportHeartbeat(progress: HeartbeatProgress): Promise<void>;
+  metrics?: ActivityMetrics;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    describeWorker: () => describeWorker(),
+    /** The worker's runbook settings, recorded in each workflow's history when it starts. */
+    runbookSettings: async (): Promise<RunbookSettings> => Promise.resolve(deps.settings),
+    ...createInstanceActivities(deps.ec2),
+    ...createLifecycleActivities(deps.autoScaling, (result) => deps.metrics?.lifecycleCompleted(result)),
+    lifecycleHeartbeat: createLifecycleHeartbeat({
+      autoScaling: deps.autoScaling,
+      reportProgress: (progress) => deps.reportHeartbeat(progress),
+      onHeartbeat: (outcome) => deps.metrics?.heartbeat(outcome),
+      onLoopChange: (delta) => deps.metrics?.heartbeatLoops(delta),
+    }),
+    ...createNodeActivities(deps.kube),
+    ...createDrainActivities(deps.kube),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export { describeWorker };

@@ -56,8 +56,4 @@ export interface ScheduledChangeEvent extends EventBase {
 }
 
 export type InterruptionEvent =
-  | LifecycleEvent
-  | SpotInterruptionEvent
-  | RebalanceRecommendationEvent
-  | StateChangeEvent
-  | ScheduledChangeEvent;
+  LifecycleEvent | SpotInterruptionEvent | RebalanceRecommendationEvent | StateChangeEvent | ScheduledChangeEvent;

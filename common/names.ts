@@ -1,6 +1,8 @@
 /** Names shared by the worker, the starter, the CLI and the tests; defined here only. */
-import { defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { InterruptionEvent } from './events.js';
+import type { HeartbeatProgress } from './lifecycle.js';
+import type { SkipDrainRequest, StopHandlingRequest, TerminationStatus } from './status.js';
 
 export const defaultTaskQueue = 'tnth-termination';
 
@@ -21,3 +23,14 @@ export const interruptionSignal = defineSignal<[InterruptionEvent]>('interruptio
 export interface WorkflowInput {
   instanceId: string;
 }
+
+/** The heartbeat activity tells its workflow after each ASG heartbeat; the `status` query shows it. */
+export const heartbeatRecordedSignal = defineSignal<[HeartbeatProgress]>('lifecycleHeartbeatRecorded');
+
+/** `temporal workflow query --type status`: where a termination stands. */
+export const statusQuery = defineQuery<TerminationStatus>('status');
+
+/** Operator controls (`temporal workflow update execute --name ...`). */
+export const retryDrainNowUpdate = defineUpdate<string>('retryDrainNow');
+export const skipDrainUpdate = defineUpdate<string, [SkipDrainRequest]>('skipDrain');
+export const stopHandlingUpdate = defineUpdate<string, [StopHandlingRequest]>('stopHandling');

@@ -9,4 +9,5 @@ bash dev/stack.sh up
 if [[ -d dev/aws/tests ]]; then
   (cd dev/aws && python -m pytest -q tests)
 fi
+if (( $# == 0 )); then set -- 'test/**/*.test.ts'; fi
 exec mocha "$@"

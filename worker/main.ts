@@ -1,7 +1,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import * as activities from '../activities/index.js';
+import { describeWorker } from '../activities/index.js';
 import { defaultTaskQueue } from '../common/names.js';
-import { bundlerOptions, workflowsPath } from './workflow-bundle.js';
+import { baseWorkerOptions } from './options.js';
 
 /** `tnth worker`: runs the workflows and activities until SIGINT or SIGTERM. */
 export async function main(_args: string[]): Promise<number> {
@@ -11,12 +11,11 @@ export async function main(_args: string[]): Promise<number> {
   const connection = await NativeConnection.connect({ address });
   try {
     const worker = await Worker.create({
+      ...baseWorkerOptions,
       connection,
       namespace,
       taskQueue,
-      workflowsPath,
-      bundlerOptions,
-      activities,
+      activities: { describeWorker },
     });
     console.log(JSON.stringify({ msg: 'worker started', address, namespace, taskQueue }));
     await worker.run();

@@ -1,2 +1,3 @@
 // Every workflow the worker registers. The worker bundles this file for Temporal's sandbox.
 export { placeholderWorkflow } from './placeholder.js';
+export { terminationWorkflow } from './termination.js';

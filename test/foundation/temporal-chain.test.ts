@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import type { Client, Connection } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import * as activities from '../../activities/index.js';
+import { describeWorker } from '../../activities/index.js';
 import { searchAttributeNames } from '../../common/search-attributes.js';
 import { placeholderWorkflow } from '../../workflows/index.js';
-import { bundlerOptions, workflowsPath } from '../../worker/workflow-bundle.js';
+import { baseWorkerOptions } from '../../worker/options.js';
 import { stackVar } from '../helpers/stack-env.js';
 import { stackClient, stackNativeConnection, uniqueTaskQueue } from '../helpers/temporal.js';
 
@@ -29,9 +29,8 @@ describe('foundation: worker, workflow and activity against the stack dev server
       connection: nativeConnection,
       namespace: stackVar('TEMPORAL_NAMESPACE'),
       taskQueue,
-      workflowsPath,
-      bundlerOptions,
-      activities,
+      ...baseWorkerOptions,
+      activities: { describeWorker },
     });
     const result = await worker.runUntil(
       client.workflow.execute(placeholderWorkflow, {

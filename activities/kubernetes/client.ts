@@ -1,0 +1,49 @@
+import {
+  ApiException,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type ConfigurationOptions,
+} from '@kubernetes/client-node';
+
+export interface KubeClients {
+  core: CoreV1Api;
+}
+
+/** From `kubeconfigPath`, else KUBECONFIG / ~/.kube/config / the in-cluster service account. */
+export function createKubeClients(kubeconfigPath?: string): KubeClients {
+  const config = new KubeConfig();
+  if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
+  else config.loadFromDefault();
+  return { core: config.makeApiClient(CoreV1Api) };
+}
+
+export function httpCode(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+/** Request options that send a patch body with the given content type. */
+export const patchAs = (strategy: (typeof PatchStrategy)[keyof typeof PatchStrategy]): ConfigurationOptions =>
+  setHeaderOptions('Content-Type', strategy);
+
+export const strategicMerge = patchAs(PatchStrategy.StrategicMergePatch);
+export const mergePatch = patchAs(PatchStrategy.MergePatch);
+
+/** The API server's own words for a failed call, without the client's request dump. */
+export function describeKubeError(error: unknown): string {
+  if (error instanceof ApiException) {
+    const message = statusMessage(error.body as unknown);
+    return `HTTP ${error.code}${message ? `: ${message}` : ''}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+function statusMessage(body: unknown): string | undefined {
+  if (typeof body !== 'string') return (body as { message?: string } | undefined)?.message;
+  try {
+    return (JSON.parse(body) as { message?: string }).message ?? body;
+  } catch {
+    return body;
+  }
+}

@@ -1,0 +1,130 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { DrainSettings } from '../../common/settings.js';
+import { describeKubeError, httpCode, type KubeClients } from './client.js';
+
+export interface DrainInput {
+  nodeName: string;
+  settings: DrainSettings;
+  /** Epoch ms after which this attempt gives up (the grace period, or a Spot notice's end). */
+  deadlineEpochMs: number;
+}
+
+export interface DrainProgress {
+  podsLeft: string[];
+  /** Pods whose eviction a PodDisruptionBudget refused (429) in the last round. */
+  blockedByBudget: string[];
+}
+
+export interface DrainResult {
+  evicted: number;
+  skipped: string[];
+}
+
+/** Error type names the workflow and operators see. */
+export const drainFailureTypes = {
+  timeout: 'DrainTimeout',
+  undrainable: 'UndrainablePods',
+} as const;
+
+const podName = (pod: V1Pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+const isMirror = (pod: V1Pod) => pod.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined;
+const isDaemonSetPod = (pod: V1Pod) => pod.metadata?.ownerReferences?.some((o) => o.kind === 'DaemonSet') ?? false;
+const hasLocalData = (pod: V1Pod) => pod.spec?.volumes?.some((v) => v.emptyDir !== undefined) ?? false;
+const isFinished = (pod: V1Pod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+
+/** Which pods a drain evicts and which it leaves, with the reason, as `kubectl drain` decides. */
+export function classifyPods(pods: V1Pod[], settings: DrainSettings) {
+  const evict: V1Pod[] = [];
+  const skipped: string[] = [];
+  const undrainable: string[] = [];
+  for (const pod of pods) {
+    if (isMirror(pod)) skipped.push(`${podName(pod)} (mirror pod)`);
+    else if (isDaemonSetPod(pod)) {
+      if (settings.ignoreDaemonSets) skipped.push(`${podName(pod)} (DaemonSet)`);
+      else undrainable.push(`${podName(pod)} is managed by a DaemonSet (IGNORE_DAEMON_SETS=false)`);
+    } else if (isFinished(pod)) skipped.push(`${podName(pod)} (finished)`);
+    else if (hasLocalData(pod) && !settings.deleteLocalData) {
+      undrainable.push(`${podName(pod)} has emptyDir data (DELETE_LOCAL_DATA=false)`);
+    } else evict.push(pod);
+  }
+  return { evict, skipped, undrainable };
+}
+
+export function createDrainActivities({ core }: KubeClients, pollMs = 1_000) {
+  return {
+    /**
+     * Evicts every pod of the node that a drain should move and waits until they are gone. Safe to
+     * run again after a crash: it starts from what the API server shows. Heartbeats the pods left so
+     * the Web UI shows progress; a PDB's 429 is retried until the deadline.
+     */
+    async drainNode(input: DrainInput): Promise<DrainResult> {
+      const ctx = Context.current();
+      const { nodeName, settings } = input;
+      const evicted = new Set<string>();
+      for (let round = 0; ; round++) {
+        const { items } = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
+        const plan = classifyPods(items, settings);
+        if (plan.undrainable.length > 0) {
+          throw ApplicationFailure.create({
+            type: drainFailureTypes.undrainable,
+            message: `cannot drain node ${nodeName}: ${plan.undrainable.join('; ')}`,
+            nonRetryable: true,
+          });
+        }
+        if (plan.evict.length === 0) return { evicted: evicted.size, skipped: plan.skipped };
+        const blockedByBudget: string[] = [];
+        for (const pod of plan.evict.filter((p) => p.metadata?.deletionTimestamp === undefined)) {
+          const outcome = await evict(core, pod, settings.podTerminationGracePeriodSeconds, ctx.cancellationSignal);
+          if (outcome === 'blocked') blockedByBudget.push(podName(pod));
+          else evicted.add(podName(pod));
+        }
+        const progress: DrainProgress = { podsLeft: plan.evict.map(podName), blockedByBudget };
+        ctx.heartbeat(progress);
+        if (Date.now() >= input.deadlineEpochMs) {
+          throw ApplicationFailure.create({
+            type: drainFailureTypes.timeout,
+            message:
+              `draining node ${nodeName} did not finish in time; pods left: ${progress.podsLeft.join(', ')}` +
+              (blockedByBudget.length
+                ? `; evictions refused by a PodDisruptionBudget: ${blockedByBudget.join(', ')}`
+                : ''),
+            details: [progress],
+          });
+        }
+        // Evictions refused by a budget are retried with a growing pause; deleted pods are polled.
+        const pause = blockedByBudget.length ? Math.min(pollMs * 2 ** Math.min(round, 3), 5 * pollMs) : pollMs;
+        await ctx.sleep(Math.min(pause, Math.max(input.deadlineEpochMs - Date.now(), 0) + 1));
+      }
+    },
+  };
+}
+
+async function evict(
+  core: KubeClients['core'],
+  pod: V1Pod,
+  gracePeriodSeconds: number,
+  signal: AbortSignal,
+): Promise<'evicted' | 'blocked'> {
+  const name = pod.metadata?.name ?? '';
+  const namespace = pod.metadata?.namespace ?? 'default';
+  try {
+    await core.createNamespacedPodEviction({
+      name,
+      namespace,
+      body: {
+        apiVersion: 'policy/v1',
+        kind: 'Eviction',
+        metadata: { name, namespace },
+        ...(gracePeriodSeconds >= 0 ? { deleteOptions: { gracePeriodSeconds } } : {}),
+      },
+    });
+    return 'evicted';
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    const code = httpCode(error);
+    if (code === 429) return 'blocked';
+    if (code === 404) return 'evicted';
+    throw new Error(`evicting pod ${namespace}/${name}: ${describeKubeError(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,160 @@
+// The service's configuration, from the environment, validated once at start. Names follow AWS Node
+// Termination Handler where it has the setting, so its users keep their values.
+import { z } from 'zod';
+import { activityHeartbeatTimeoutSeconds } from './lifecycle.js';
+import { defaultTaskQueue } from './names.js';
+import type { RunbookSettings } from './settings.js';
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False', '1', '0', ''])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => (value === '' ? fallback : ['true', 'TRUE', 'True', '1'].includes(value)));
+
+const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    (value) => (value === undefined || value === '' ? fallback : value),
+    z.coerce.number().int().min(min).max(max),
+  );
+
+const text = (fallback: string) => z.string().default(fallback);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value));
+
+const schema = z.object({
+  // Temporal
+  TEMPORAL_ADDRESS: text('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: text('default'),
+  TEMPORAL_TASK_QUEUE: text(defaultTaskQueue),
+  TEMPORAL_TLS: bool(false),
+  TEMPORAL_TLS_CA_FILE: optionalText,
+  TEMPORAL_TLS_CERT_FILE: optionalText,
+  TEMPORAL_TLS_KEY_FILE: optionalText,
+  TEMPORAL_TLS_SERVER_NAME: optionalText,
+  TEMPORAL_API_KEY: optionalText,
+  // AWS
+  QUEUE_URL: optionalText,
+  AWS_REGION: optionalText,
+  // Draining (NTH names)
+  DRY_RUN: bool(false),
+  CORDON_ONLY: bool(false),
+  TAINT_NODE: bool(false),
+  TAINT_EFFECT: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).default('NoSchedule'),
+  ENABLE_OUT_OF_SERVICE_TAINT: bool(false),
+  EXCLUDE_FROM_LOAD_BALANCERS: bool(false),
+  CHECK_TAG_BEFORE_DRAINING: bool(true),
+  MANAGED_TAG: text('aws-node-termination-handler/managed'),
+  USE_PROVIDER_ID: bool(false),
+  IGNORE_DAEMON_SETS: bool(true),
+  DELETE_LOCAL_DATA: bool(true),
+  POD_TERMINATION_GRACE_PERIOD: int(-1, -1),
+  NODE_TERMINATION_GRACE_PERIOD: int(120, 1),
+  COMPLETE_LIFECYCLE_ACTION_DELAY_SECONDS: int(-1, -1),
+  DELETE_SQS_MSG_IF_NODE_NOT_FOUND: bool(false),
+  HEARTBEAT_INTERVAL: int(-1, -1),
+  HEARTBEAT_UNTIL: int(172800, 60, 172800),
+  // Retries of the drain (this project's)
+  DRAIN_RETRY_INTERVAL: int(20, 1),
+  DRAIN_MAX_ATTEMPTS: int(0, 0),
+  DRAIN_DEADLINE: int(172800, 1),
+  LIFECYCLE_RESULT_ON_FAILURE: z.enum(['ABANDON', 'CONTINUE', 'NONE']).default('ABANDON'),
+  DUPLICATE_WINDOW: int(600, 0),
+  // Notifications
+  EMIT_KUBERNETES_EVENTS: bool(false),
+  KUBERNETES_EVENTS_EXTRA_ANNOTATIONS: optionalText,
+  WEBHOOK_URL: optionalText,
+  WEBHOOK_HEADERS: optionalText,
+  WEBHOOK_TEMPLATE: optionalText,
+  WEBHOOK_TEMPLATE_FILE: optionalText,
+  WEBHOOK_PROXY: optionalText,
+  // Operations
+  JSON_LOGGING: bool(true),
+  LOG_LEVEL: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'])
+    .default('info'),
+  ENABLE_PROMETHEUS_SERVER: bool(false),
+  PROMETHEUS_SERVER_PORT: int(9092, 1, 65535),
+  ENABLE_PROBES_SERVER: bool(false),
+  PROBES_SERVER_PORT: int(8080, 1, 65535),
+  SHUTDOWN_GRACE_PERIOD: int(30, 1),
+  STARTER_POLLERS: int(4, 1, 100),
+});
+
+export type Config = z.output<typeof schema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and cross-checks the environment; throws ConfigError naming each variable and its rule. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map(
+        (issue) => `${issue.path.join('.')}=${JSON.stringify(env[String(issue.path[0])] ?? '')}: ${issue.message}`,
+      ),
+    );
+  }
+  const config = parsed.data;
+  const problems: string[] = [];
+  if (config.HEARTBEAT_INTERVAL > config.HEARTBEAT_UNTIL) {
+    problems.push(
+      `HEARTBEAT_INTERVAL=${config.HEARTBEAT_INTERVAL}: must not exceed HEARTBEAT_UNTIL (${config.HEARTBEAT_UNTIL})`,
+    );
+  }
+  if (config.HEARTBEAT_INTERVAL !== -1 && config.HEARTBEAT_INTERVAL < 5) {
+    problems.push(
+      `HEARTBEAT_INTERVAL=${config.HEARTBEAT_INTERVAL}: must be -1 (derive from the hook) or at least 5 seconds`,
+    );
+  }
+  if (config.HEARTBEAT_INTERVAL !== -1 && config.HEARTBEAT_INTERVAL + activityHeartbeatTimeoutSeconds > 7200) {
+    problems.push(
+      `HEARTBEAT_INTERVAL=${config.HEARTBEAT_INTERVAL}: with the ${activityHeartbeatTimeoutSeconds} s a lost worker takes to notice, no hook (HeartbeatTimeout at most 7200 s) can carry it`,
+    );
+  }
+  if (config.WEBHOOK_TEMPLATE && config.WEBHOOK_TEMPLATE_FILE) {
+    problems.push('WEBHOOK_TEMPLATE and WEBHOOK_TEMPLATE_FILE: set one, not both');
+  }
+  if ((config.TEMPORAL_TLS_CERT_FILE === undefined) !== (config.TEMPORAL_TLS_KEY_FILE === undefined)) {
+    problems.push('TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE: mTLS needs both');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+export function runbookSettings(config: Config): RunbookSettings {
+  return {
+    dryRun: config.DRY_RUN,
+    cordonOnly: config.CORDON_ONLY,
+    taintNode: config.TAINT_NODE,
+    taintEffect: config.TAINT_EFFECT,
+    enableOutOfServiceTaint: config.ENABLE_OUT_OF_SERVICE_TAINT,
+    excludeFromLoadBalancers: config.EXCLUDE_FROM_LOAD_BALANCERS,
+    checkTagBeforeDraining: config.CHECK_TAG_BEFORE_DRAINING,
+    managedTag: config.MANAGED_TAG,
+    useProviderId: config.USE_PROVIDER_ID,
+    completeLifecycleActionDelaySeconds: config.COMPLETE_LIFECYCLE_ACTION_DELAY_SECONDS,
+    deleteSqsMsgIfNodeNotFound: config.DELETE_SQS_MSG_IF_NODE_NOT_FOUND,
+    heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL === -1 ? undefined : config.HEARTBEAT_INTERVAL,
+    heartbeatUntilSeconds: config.HEARTBEAT_UNTIL,
+    drain: {
+      ignoreDaemonSets: config.IGNORE_DAEMON_SETS,
+      deleteLocalData: config.DELETE_LOCAL_DATA,
+      podTerminationGracePeriodSeconds: config.POD_TERMINATION_GRACE_PERIOD,
+      nodeTerminationGracePeriodSeconds: config.NODE_TERMINATION_GRACE_PERIOD,
+    },
+    drainRetryIntervalSeconds: config.DRAIN_RETRY_INTERVAL,
+    drainMaxAttempts: config.DRAIN_MAX_ATTEMPTS,
+    drainDeadlineSeconds: config.DRAIN_DEADLINE,
+    lifecycleResultOnFailure: config.LIFECYCLE_RESULT_ON_FAILURE,
+    duplicateWindowSeconds: config.DUPLICATE_WINDOW,
+    emitKubernetesEvents: config.EMIT_KUBERNETES_EVENTS,
+    webhookEnabled: config.WEBHOOK_URL !== undefined,
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * What the termination runbook needs to know of the configuration. The worker derives it from its
+ * environment (common/config.ts) and hands it to each workflow through an activity, so a workflow's
+ * decisions are recorded in its history and replay the same.
+ */
+export type LifecycleResult = 'CONTINUE' | 'ABANDON';
+export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+
+export interface RunbookSettings {
+  dryRun: boolean;
+  cordonOnly: boolean;
+  taintNode: boolean;
+  taintEffect: TaintEffect;
+  enableOutOfServiceTaint: boolean;
+  excludeFromLoadBalancers: boolean;
+  checkTagBeforeDraining: boolean;
+  managedTag: string;
+  useProviderId: boolean;
+  /** Seconds to wait after the drain before CompleteLifecycleAction; 0 or less: none. */
+  completeLifecycleActionDelaySeconds: number;
+  deleteSqsMsgIfNodeNotFound: boolean;
+  /** Seconds between ASG heartbeats; undefined: derived from the hook's HeartbeatTimeout. */
+  heartbeatIntervalSeconds: number | undefined;
+  /** Seconds after the event after which no ASG heartbeat is sent. */
+  heartbeatUntilSeconds: number;
+  drain: DrainSettings;
+  /** Seconds to wait before retrying a failed drain attempt (NTH re-queued after 20 s). */
+  drainRetryIntervalSeconds: number;
+  /** Drain attempts before giving up; 0: no limit but the deadline. */
+  drainMaxAttempts: number;
+  /** Seconds after the event after which no new drain attempt starts. */
+  drainDeadlineSeconds: number;
+  /** What CompleteLifecycleAction says when the workflow gives up; 'NONE' leaves the action to expire. */
+  lifecycleResultOnFailure: LifecycleResult | 'NONE';
+  /** Seconds a finished workflow stays open to absorb redelivered events before it closes. */
+  duplicateWindowSeconds: number;
+  emitKubernetesEvents: boolean;
+  webhookEnabled: boolean;
+}
+
+export interface DrainSettings {
+  ignoreDaemonSets: boolean;
+  deleteLocalData: boolean;
+  /** Overrides each pod's own grace period when 0 or more. */
+  podTerminationGracePeriodSeconds: number;
+  /** How long one drain attempt may take, evictions blocked by a PDB included. */
+  nodeTerminationGracePeriodSeconds: number;
+}

@@ -1,0 +1,38 @@
+import {
+  bundleWorkflowCode,
+  Worker,
+  type NativeConnection,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { bundlerOptions, workflowsPath } from '../../worker/workflow-bundle.js';
+import { heartbeatFlushInterval } from '../../worker/options.js';
+import { stackVar } from './stack-env.js';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflows bundled once per test process; each Worker.create would bundle again otherwise. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, ...bundlerOptions, logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
+
+/** A worker on its own task queue with the given (usually stubbed) activities. */
+export async function testWorker(connection: NativeConnection, taskQueue: string, activities: object): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace: stackVar('TEMPORAL_NAMESPACE'),
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+    maxHeartbeatThrottleInterval: heartbeatFlushInterval,
+  });
+}

@@ -1,0 +1,133 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Activities } from '../../activities/index.js';
+import type { LifecycleHeartbeatInput } from '../../activities/aws/lifecycle-heartbeat.js';
+import type { LifecycleTarget } from '../../common/lifecycle.js';
+import type { LifecycleResult, RunbookSettings } from '../../common/settings.js';
+
+export const testSettings: RunbookSettings = {
+  dryRun: false,
+  cordonOnly: false,
+  taintNode: true,
+  taintEffect: 'NoSchedule',
+  enableOutOfServiceTaint: false,
+  excludeFromLoadBalancers: true,
+  checkTagBeforeDraining: false,
+  managedTag: 'aws-node-termination-handler/managed',
+  useProviderId: false,
+  completeLifecycleActionDelaySeconds: 0,
+  deleteSqsMsgIfNodeNotFound: false,
+  heartbeatIntervalSeconds: 10,
+  heartbeatUntilSeconds: 172800,
+  drain: {
+    ignoreDaemonSets: true,
+    deleteLocalData: true,
+    podTerminationGracePeriodSeconds: -1,
+    nodeTerminationGracePeriodSeconds: 60,
+  },
+  drainRetryIntervalSeconds: 1,
+  drainMaxAttempts: 0,
+  drainDeadlineSeconds: 3600,
+  lifecycleResultOnFailure: 'ABANDON',
+  duplicateWindowSeconds: 0,
+  emitKubernetesEvents: false,
+  webhookEnabled: false,
+};
+
+export interface Span {
+  start: number;
+  end: number | undefined;
+}
+
+/** What the stubbed activities saw, in the worker's own clock. */
+export class Recorder {
+  readonly heartbeats: (Span & { token: string })[] = [];
+  readonly drains: (Span & { ok: boolean | undefined })[] = [];
+  readonly completions: { at: number; result: LifecycleResult; token: string }[] = [];
+  heartbeatsRunning = 0;
+  maxHeartbeatsRunning = 0;
+  prepared = 0;
+}
+
+export interface StubBehaviour {
+  settings?: Partial<RunbookSettings>;
+  /** Drain attempts that fail before one succeeds. */
+  drainFailures?: number;
+  /** Every drain attempt runs until cancelled (for operator controls and workflow cancellation). */
+  drainHangs?: boolean;
+  completeFails?: boolean;
+  nodeName?: string | undefined;
+}
+
+/** Activities with the real names and types, recording every start and stop in `rec`. */
+export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Partial<Activities> {
+  const settings = { ...testSettings, ...behaviour.settings };
+  const nodeName = 'nodeName' in behaviour ? behaviour.nodeName : 'ip-10-0-1-23.ec2.internal';
+  return {
+    runbookSettings: () => Promise.resolve(settings),
+    describeInstance: (instanceId: string) =>
+      Promise.resolve({
+        instanceId,
+        privateDnsName: nodeName,
+        availabilityZone: 'us-east-1a',
+        state: 'running',
+        tags: {},
+      }),
+    findNode: () =>
+      Promise.resolve(
+        nodeName === undefined
+          ? undefined
+          : { name: nodeName, ready: true, unschedulable: false, providerId: undefined },
+      ),
+    prepareNode: () => {
+      rec.prepared += 1;
+      return Promise.resolve();
+    },
+    async drainNode() {
+      const ctx = Context.current();
+      const span = { start: Date.now(), end: undefined as number | undefined, ok: undefined as boolean | undefined };
+      rec.drains.push(span);
+      try {
+        if (behaviour.drainHangs) for (;;) await beat(ctx);
+        for (let i = 0; i < 3; i++) await beat(ctx);
+        span.ok = rec.drains.length > (behaviour.drainFailures ?? 0);
+        if (!span.ok) throw new Error(`pods left on the node (attempt ${rec.drains.length})`);
+        return { evicted: 1, skipped: [] };
+      } finally {
+        span.end = Date.now();
+      }
+    },
+    async lifecycleHeartbeat(input: LifecycleHeartbeatInput) {
+      const ctx = Context.current();
+      const span = {
+        start: Date.now(),
+        end: undefined as number | undefined,
+        token: input.target.lifecycleActionToken,
+      };
+      rec.heartbeats.push(span);
+      rec.heartbeatsRunning += 1;
+      rec.maxHeartbeatsRunning = Math.max(rec.maxHeartbeatsRunning, rec.heartbeatsRunning);
+      try {
+        for (;;) await beat(ctx);
+      } finally {
+        rec.heartbeatsRunning -= 1;
+        span.end = Date.now();
+      }
+    },
+    completeLifecycleAction(target: LifecycleTarget, result: LifecycleResult) {
+      rec.completions.push({ at: Date.now(), result, token: target.lifecycleActionToken });
+      if (behaviour.completeFails) {
+        throw ApplicationFailure.create({
+          type: 'AccessDenied',
+          message: 'not allowed to complete',
+          nonRetryable: true,
+        });
+      }
+      return Promise.resolve('completed' as const);
+    },
+  };
+}
+
+async function beat(ctx: Context): Promise<void> {
+  ctx.heartbeat();
+  await ctx.sleep(100);
+}
