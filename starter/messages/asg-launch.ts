@@ -1,0 +1,28 @@
+/*
+ * EventBridge "EC2 Instance-launch Lifecycle Action" (source aws.autoscaling): a launch hook holds the new
+ * instance in Pending:Wait; the launch workflow completes the action once the node is ready.
+ *   {"version": "0", "id": "12345678-1234-1234-1234-123456789012",
+ *    "detail-type": "EC2 Instance-launch Lifecycle Action", "source": "aws.autoscaling",
+ *    "account": "123456789012", "time": "2024-05-01T12:00:00Z", "region": "us-west-2", "resources": ["<asg arn>"],
+ *    "detail": {"LifecycleActionToken": "87654321-4321-4321-4321-210987654321", "AutoScalingGroupName": "my-asg",
+ *               "LifecycleHookName": "my-hook", "EC2InstanceId": "i-1234567890abcdef0",
+ *               "LifecycleTransition": "autoscaling:EC2_INSTANCE_LAUNCHING", "NotificationMetadata": "additional-info",
+ *               "Origin": "EC2", "Destination": "AutoScalingGroup"}}
+ */
+import { z } from 'zod';
+import { eventBridgeEvent } from './fields.js';
+import { lifecycleActionFields, lifecycleEvent, lifecycleTransitions } from './lifecycle.js';
+import { defineMessageKind } from './message-kind.js';
+
+const detailType = 'EC2 Instance-launch Lifecycle Action';
+
+export const asgLaunch = defineMessageKind({
+  name: 'asg-launch',
+  source: 'aws.autoscaling',
+  detailType,
+  schema: eventBridgeEvent(
+    detailType,
+    z.object({ ...lifecycleActionFields, LifecycleTransition: z.literal(lifecycleTransitions['asg-launch']) }),
+  ),
+  toEvents: (message) => [lifecycleEvent('asg-launch', message.detail, message.time, message.id)],
+});
