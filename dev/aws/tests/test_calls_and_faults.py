@@ -47,6 +47,21 @@ def test_every_entry_has_the_same_keys_and_a_millisecond_utc_time(aws: Aws) -> N
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", call["time"])
 
 
+def test_the_call_log_can_be_read_and_cleared_for_one_group(aws: Aws) -> None:
+    group, other = aws.group(desired=1), aws.group(desired=1)
+    for name in (group, other):
+        aws.hook(name)
+        aws.asg.terminate_instance_in_auto_scaling_group(
+            InstanceId=next(iter(aws.instances(name))), ShouldDecrementDesiredCapacity=True
+        )
+
+    _, read = http("GET", f"{aws.endpoint}/_emulator/lifecycle-calls?group={group}")
+    assert {call["group"] for call in read["calls"]} == {group}
+    http("DELETE", f"{aws.endpoint}/_emulator/lifecycle-calls?group={group}")
+
+    assert {call["group"] for call in aws.calls()} == {other}
+
+
 def test_delete_clears_the_call_log(aws: Aws) -> None:
     group = aws.group(desired=1)
     aws.hook(group)
@@ -117,6 +132,15 @@ def test_an_sqs_fault_is_answered_in_the_sqs_protocol(aws: Aws) -> None:
 
     assert raised.value.response["Error"]["Code"] == "InternalError"
     assert aws.calls("DeleteMessage")[0]["outcome"] == "InternalError"
+
+
+def test_a_fault_can_be_removed_by_its_id(aws: Aws) -> None:
+    _, created = http("POST", f"{aws.endpoint}/_emulator/faults", {"action": "DescribeTags", "errorCode": "Throttling"})
+    fault_id = created["fault"]["id"]
+
+    assert http("DELETE", f"{aws.endpoint}/_emulator/faults/{fault_id}") == (200, {"faults": []})
+    assert http("DELETE", f"{aws.endpoint}/_emulator/faults/{fault_id}")[0] == 404
+    aws.asg.describe_tags()
 
 
 def test_delete_clears_all_faults(aws: Aws) -> None:

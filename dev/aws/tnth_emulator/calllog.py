@@ -54,10 +54,12 @@ class CallLog:
             self._entries.append(entry)
         return entry
 
-    def entries(self) -> list[Entry]:
+    def entries(self, group: str | None = None) -> list[Entry]:
         with self._lock:
-            return [dict(entry) for entry in self._entries]
+            return [dict(entry) for entry in self._entries if group is None or entry["group"] == group]
 
-    def clear(self) -> None:
+    def clear(self, group: str | None = None) -> None:
+        """Forgets every entry, or only the entries about `group` (what a test sharing the emulator may do)."""
         with self._lock:
-            self._entries.clear()
+            kept = [] if group is None else [entry for entry in self._entries if entry["group"] != group]
+            self._entries = deque(kept, maxlen=MAX_ENTRIES)

@@ -1,7 +1,8 @@
 """Fault injection: make a fraction of the calls of one action fail with a chosen AWS error.
 
 `POST /_emulator/faults {"action": "RecordLifecycleActionHeartbeat", "errorCode": "Throttling", "rate": 0.5}`
-Optional: `message`, `httpStatus`, `count` (fail at most this many calls, then the fault is gone) and
+answers with the fault and its `id`; `DELETE /_emulator/faults/{id}` removes that one, `DELETE
+/_emulator/faults` all of them. Optional: `message`, `httpStatus`, `count` (fail at most this many calls, then the fault is gone) and
 `params` (fail only calls whose request parameters have these values, e.g.
 `{"AutoScalingGroupName": "my-group"}`, so tests sharing the emulator do not feel each other's faults).
 """
@@ -43,6 +44,7 @@ class Fault:
     http_status: int = 400
     count: int | None = None
     params: dict[str, str] = field(default_factory=dict)
+    id: str = ""
 
     @classmethod
     def from_json(cls, body: object) -> Fault:
@@ -73,6 +75,7 @@ class Fault:
 
     def as_json(self) -> dict[str, object]:
         return {
+            "id": self.id,
             "action": self.action,
             "errorCode": self.error_code,
             "rate": self.rate,
@@ -91,10 +94,22 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._rng = rng or random.Random()
+        self._added = 0
 
-    def add(self, fault: Fault) -> None:
+    def add(self, fault: Fault) -> Fault:
+        """Adds the fault under a new id, by which `remove` takes it away again."""
         with self._lock:
+            self._added += 1
+            fault.id = f"fault-{self._added}"
             self._faults.append(fault)
+        return fault
+
+    def remove(self, fault_id: str) -> bool:
+        with self._lock:
+            kept = [fault for fault in self._faults if fault.id != fault_id]
+            removed = len(kept) < len(self._faults)
+            self._faults = kept
+        return removed
 
     def clear(self) -> None:
         with self._lock:
