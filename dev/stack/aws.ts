@@ -13,8 +13,9 @@ function venvPython(): string {
 
 /**
  * moto in server mode (SQS, EC2, Auto Scaling) with the project's lifecycle extension from `dev/aws`.
- * `AWS_EMULATOR_TIME_SCALE` (default 1) speeds up every group's lifecycle clocks; a test that needs
- * fast expiry tags its own group instead (see test/helpers/aws.ts), so the shared stack stays at 1.
+ * `AWS_EMULATOR_TIME_SCALE` (default 1) speeds up every group's lifecycle clocks and
+ * `AWS_EMULATOR_NOTIFICATION_FORMAT` (default direct) picks the notification bodies; tests that need
+ * other values tag their own groups instead (see test/helpers/aws.ts), so the shared stack stays put.
  */
 export const awsComponent: StackComponent = {
   name: 'aws',
@@ -25,6 +26,7 @@ export const awsComponent: StackComponent = {
       args: [join(ctx.root, 'dev/aws/server.py'), '--host', host, '--port', String(port)],
       env: {
         AWS_EMULATOR_TIME_SCALE: process.env.AWS_EMULATOR_TIME_SCALE ?? '1',
+        AWS_EMULATOR_NOTIFICATION_FORMAT: process.env.AWS_EMULATOR_NOTIFICATION_FORMAT ?? 'direct',
         PYTHONUNBUFFERED: '1',
       },
       ports: [port],

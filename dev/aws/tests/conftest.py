@@ -143,6 +143,11 @@ class Aws:
             params["NotificationMetadata"] = metadata
         self.asg.put_lifecycle_hook(**params)
 
+    def heartbeat(self, group: str, instance: str, hook: str = "drain") -> None:
+        self.asg.record_lifecycle_action_heartbeat(
+            AutoScalingGroupName=group, LifecycleHookName=hook, InstanceId=instance
+        )
+
     def instances(self, group: str) -> dict[str, str]:
         """Instance id -> lifecycle state, as DescribeAutoScalingGroups reports them."""
         groups = self.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"]

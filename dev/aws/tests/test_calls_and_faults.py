@@ -14,7 +14,8 @@ def test_sqs_deletes_are_logged_per_entry_with_the_lifecycle_fields_of_the_messa
     group = aws.group(desired=2)
     url, arn = aws.queue()
     aws.hook(group, arn)
-    aws.sqs.delete_message(QueueUrl=url, ReceiptHandle=aws.sqs.receive_message(QueueUrl=url)["Messages"][0]["ReceiptHandle"])
+    test_message = aws.sqs.receive_message(QueueUrl=url)["Messages"][0]
+    aws.sqs.delete_message(QueueUrl=url, ReceiptHandle=test_message["ReceiptHandle"])
     for instance in aws.instances(group):
         aws.asg.terminate_instance_in_auto_scaling_group(InstanceId=instance, ShouldDecrementDesiredCapacity=True)
     messages = aws.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
@@ -40,7 +41,7 @@ def test_every_entry_has_the_same_keys_and_a_millisecond_utc_time(aws: Aws) -> N
     aws.hook(group)
     [instance] = aws.instances(group)
     aws.asg.terminate_instance_in_auto_scaling_group(InstanceId=instance, ShouldDecrementDesiredCapacity=True)
-    aws.asg.record_lifecycle_action_heartbeat(AutoScalingGroupName=group, LifecycleHookName="drain", InstanceId=instance)
+    aws.heartbeat(group, instance)
 
     for call in aws.calls():
         assert {"time", "action", "instanceId", "token", "hook", "group", "outcome"} <= set(call)
@@ -110,7 +111,11 @@ def test_a_fault_with_params_fails_only_the_matching_calls(aws: Aws) -> None:
     http(
         "POST",
         f"{aws.endpoint}/_emulator/faults",
-        {"action": "RecordLifecycleActionHeartbeat", "errorCode": "ServiceUnavailable", "params": {"AutoScalingGroupName": group}},
+        {
+            "action": "RecordLifecycleActionHeartbeat",
+            "errorCode": "ServiceUnavailable",
+            "params": {"AutoScalingGroupName": group},
+        },
     )
 
     heartbeat(aws, other, next(iter(aws.instances(other))))

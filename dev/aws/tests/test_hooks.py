@@ -58,7 +58,9 @@ def test_a_hook_with_an_sqs_target_sends_it_a_test_notification(aws: Aws) -> Non
     group_arn = aws.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"][0][
         "AutoScalingGroupARN"
     ]
-    assert list(body) == ["AccountId", "RequestId", "AutoScalingGroupARN", "AutoScalingGroupName", "Service", "Event", "Time"]
+    assert list(body) == [
+        "AccountId", "RequestId", "AutoScalingGroupARN", "AutoScalingGroupName", "Service", "Event", "Time",
+    ]  # fmt: skip
     assert body["Event"] == "autoscaling:TEST_NOTIFICATION"
     assert body["Service"] == "AWS Auto Scaling"
     assert body["AutoScalingGroupName"] == group

@@ -39,7 +39,8 @@ def test_terminate_instance_in_group_waits_in_terminating_wait_and_notifies_the_
     ]  # fmt: skip
     assert body["Origin"] == "AutoScalingGroup" and body["Destination"] == "EC2"
     assert body["LifecycleTransition"] == TERMINATING
-    assert (body["AutoScalingGroupName"], body["EC2InstanceId"], body["LifecycleHookName"]) == (group, instance, "drain")
+    assert (body["AutoScalingGroupName"], body["EC2InstanceId"]) == (group, instance)
+    assert body["LifecycleHookName"] == "drain"
     assert body["NotificationMetadata"] == "drain-me"
     [started] = aws.calls("LifecycleActionStarted")
     assert started["token"] == body["LifecycleActionToken"]
@@ -160,7 +161,7 @@ def test_heartbeat_by_token_or_by_instance_id_postpones_expiry(aws: Aws) -> None
         AutoScalingGroupName=group, LifecycleHookName="drain", LifecycleActionToken=body["LifecycleActionToken"]
     )
     aws.clock.advance(50)
-    aws.asg.record_lifecycle_action_heartbeat(AutoScalingGroupName=group, LifecycleHookName="drain", InstanceId=instance)
+    aws.heartbeat(group, instance)
     aws.clock.advance(50)
 
     assert aws.instances(group) == {instance: "Terminating:Wait"}
@@ -179,7 +180,10 @@ def test_heartbeat_for_an_unknown_instance_fails_like_aws(aws: Aws) -> None:
             AutoScalingGroupName=group, LifecycleHookName="drain", InstanceId="i-0123456789abcdef0"
         )
 
-    assert error_of(raised) == ("ValidationError", "No active Lifecycle Action found with instance ID i-0123456789abcdef0")
+    assert error_of(raised) == (
+        "ValidationError",
+        "No active Lifecycle Action found with instance ID i-0123456789abcdef0",
+    )
 
 
 def test_heartbeat_with_another_instances_token_fails(aws: Aws) -> None:
@@ -214,7 +218,7 @@ def test_without_heartbeat_the_action_expires_with_the_default_result(
     [expired] = aws.calls("LifecycleActionExpired")
     assert (expired["result"], expired["reason"]) == (default_result, "HeartbeatTimeout")
     with pytest.raises(botocore.exceptions.ClientError) as raised:
-        aws.asg.record_lifecycle_action_heartbeat(AutoScalingGroupName=group, LifecycleHookName="drain", InstanceId=instance)
+        aws.heartbeat(group, instance)
     assert error_of(raised) == ("ValidationError", f"No active Lifecycle Action found with instance ID {instance}")
 
 
@@ -224,7 +228,7 @@ def test_heartbeats_cannot_keep_an_instance_waiting_past_the_global_timeout(aws:
 
     for _ in range(100):
         aws.clock.advance(29.99)
-        aws.asg.record_lifecycle_action_heartbeat(AutoScalingGroupName=group, LifecycleHookName="drain", InstanceId=instance)
+        aws.heartbeat(group, instance)
     aws.clock.advance(2)  # past 100 x 30 s after the start, well before the last heartbeat runs out
 
     assert aws.instances(group) == {}

@@ -138,7 +138,10 @@ def test_the_eventbridge_body_carries_the_lifecycle_fields_in_detail() -> None:
     [
         (notice(None).direct_body(), MessageFields("i-0abc", "tok", "drain", "nodes")),
         (notice(None).eventbridge_body(), MessageFields("i-0abc", "tok", "drain", "nodes")),
-        (json.dumps({"Type": "Notification", "Message": notice(None).direct_body()}), MessageFields("i-0abc", "tok", "drain", "nodes")),
+        (
+            json.dumps({"Type": "Notification", "Message": notice(None).direct_body()}),
+            MessageFields("i-0abc", "tok", "drain", "nodes"),
+        ),
         ('{"source":"aws.ec2","detail":{"instance-id":"i-9"}}', MessageFields(instance_id="i-9")),
         ("not json", MessageFields()),
         ("[1]", MessageFields()),

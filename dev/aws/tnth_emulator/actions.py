@@ -108,7 +108,8 @@ class ActionTable:
     def find(
         self, *, group_name: str, hook_name: str, token: str | None, instance_id: str | None
     ) -> LifecycleAction | None:
-        """The active action the caller names: by token when given (and the instance must then agree), else by instance."""
+        """The active action the caller names: by token when given (the instance, if given too, must
+        agree), else by instance."""
         if token:
             candidates = [a for a in [self._by_token.get(token)] if a is not None]
         else:

@@ -24,6 +24,11 @@ class Emulator:
         self.lock = threading.RLock()
         self.deadlines_changed = threading.Condition(self.lock)
 
+    def wake_expiry(self) -> None:
+        """Tells the expiry thread that a deadline moved."""
+        with self.lock:
+            self.deadlines_changed.notify_all()
+
     def reset(self) -> None:
         """Forgets actions, faults and calls (moto's own reset forgets the groups and instances)."""
         with self.lock:

@@ -2,8 +2,8 @@
 
 `POST /_emulator/faults {"action": "RecordLifecycleActionHeartbeat", "errorCode": "Throttling", "rate": 0.5}`
 answers with the fault and its `id`; `DELETE /_emulator/faults/{id}` removes that one, `DELETE
-/_emulator/faults` all of them. Optional: `message`, `httpStatus`, `count` (fail at most this many calls, then the fault is gone) and
-`params` (fail only calls whose request parameters have these values, e.g.
+/_emulator/faults` all of them. Optional: `message`, `httpStatus`, `count` (fail at most this many
+calls, then the fault is gone) and `params` (fail only calls whose request parameters have these values, e.g.
 `{"AutoScalingGroupName": "my-group"}`, so tests sharing the emulator do not feel each other's faults).
 """
 
@@ -26,7 +26,8 @@ KNOWN_ERRORS: dict[str, tuple[int, str]] = {
     "InternalError": (500, "An internal error has occurred."),
     "ResourceContention": (
         500,
-        "You already have a pending update to an Auto Scaling resource (for example, a group, instance, or load balancer).",
+        "You already have a pending update to an Auto Scaling resource "
+        "(for example, a group, instance, or load balancer).",
     ),
 }
 

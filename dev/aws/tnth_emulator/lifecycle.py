@@ -188,12 +188,12 @@ def _start_action(
             deliver(target, notice.body(settings.notification_format), notice.sns_subject())
         except TargetUnavailable as error:
             warn(f"lifecycle notification for {action.instance_id} not delivered: {error}")
-    em.deadlines_changed.notify_all()
+    em.wake_expiry()
 
 
 def heartbeat(em: Emulator, action: LifecycleAction) -> None:
     action.heartbeat(em.clock.monotonic())
-    em.deadlines_changed.notify_all()
+    em.wake_expiry()
 
 
 def complete(em: Emulator, action: LifecycleAction, result: str, *, reason: str | None = None) -> None:
