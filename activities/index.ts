@@ -17,6 +17,7 @@ export interface ActivityMetrics {
   heartbeatLoops(delta: 1 | -1): void;
   heartbeat(outcome: 'sent' | 'failed'): void;
   lifecycleCompleted(result: string): void;
+  drain(outcome: 'succeeded' | 'failed'): void;
 }
 
 export interface ActivityDeps {
@@ -43,7 +44,7 @@ export function createActivities(deps: ActivityDeps) {
       onLoopChange: (delta) => deps.metrics?.heartbeatLoops(delta),
     }),
     ...createNodeActivities(deps.kube),
-    ...createDrainActivities(deps.kube),
+    ...createDrainActivities(deps.kube, { onDrain: (outcome) => deps.metrics?.drain(outcome) }),
   };
 }
 

@@ -1,26 +1,108 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { describeWorker } from '../activities/index.js';
-import { defaultTaskQueue } from '../common/names.js';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { Client, Connection } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities/index.js';
+import { createKubeClients } from '../activities/kubernetes/client.js';
+import { ConfigError, loadConfig, runbookSettings, type Config } from '../common/config.js';
+import { startHttpServer } from '../common/http-server.js';
+import { createLogger } from '../common/logging.js';
+import { heartbeatRecordedSignal } from '../common/names.js';
+import { temporalConnectionOptions } from '../common/temporal-connection.js';
+import { createWorkerMetrics } from './metrics.js';
 import { baseWorkerOptions } from './options.js';
+
+/** Where the Temporal SDK's own Prometheus exporter listens, for /metrics to include its figures. */
+const sdkMetricsAddress = (config: Config) => `127.0.0.1:${config.PROMETHEUS_SERVER_PORT + 1}`;
+
+function installRuntime(config: Config, logger: Logger): void {
+  const level = config.LOG_LEVEL.toUpperCase() as LogLevel;
+  Runtime.install({
+    logger: new DefaultLogger(level === ('FATAL' as LogLevel) ? 'ERROR' : level, (entry) => {
+      const method =
+        entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
+      logger[method]({ ...entry.meta, sdk: true }, entry.message);
+    }),
+    ...(config.ENABLE_PROMETHEUS_SERVER
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress(config) } } } }
+      : {}),
+  });
+}
 
 /** `tnth worker`: runs the workflows and activities until SIGINT or SIGTERM. */
 export async function main(_args: string[]): Promise<number> {
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
-  const taskQueue = process.env.TEMPORAL_TASK_QUEUE ?? defaultTaskQueue;
-  const connection = await NativeConnection.connect({ address });
+  let config: Config;
   try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`tnth worker: ${error.message}`);
+    return 2;
+  }
+  const logger = createLogger(config, 'tnth-worker');
+  installRuntime(config, logger);
+  const metrics = createWorkerMetrics();
+  const connectionOptions = await temporalConnectionOptions(config);
+  const nativeConnection = await NativeConnection.connect(connectionOptions);
+  const clientConnection = await Connection.connect(connectionOptions);
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const servers = [];
+  try {
+    const region = config.AWS_REGION;
+    const activities = createActivities({
+      settings: runbookSettings(config),
+      ec2: new EC2Client(region ? { region } : {}),
+      autoScaling: new AutoScalingClient(region ? { region } : {}),
+      kube: createKubeClients(),
+      metrics: metrics.activity,
+      reportHeartbeat: async (progress) => {
+        const execution = Context.current().info.workflowExecution;
+        if (!execution) return;
+        await client.workflow
+          .getHandle(execution.workflowId, execution.runId)
+          .signal(heartbeatRecordedSignal, progress);
+      },
+    });
     const worker = await Worker.create({
       ...baseWorkerOptions,
-      connection,
-      namespace,
-      taskQueue,
-      activities: { describeWorker },
+      connection: nativeConnection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      activities,
+      shutdownGraceTime: `${config.SHUTDOWN_GRACE_PERIOD} seconds`,
     });
-    console.log(JSON.stringify({ msg: 'worker started', address, namespace, taskQueue }));
+    if (config.ENABLE_PROMETHEUS_SERVER) {
+      const sdkMetrics = `http://${sdkMetricsAddress(config)}/metrics`;
+      servers.push(
+        await startHttpServer(
+          config.PROMETHEUS_SERVER_PORT,
+          { metrics: { registry: metrics.registry, extra: async () => (await fetch(sdkMetrics)).text() } },
+          logger,
+        ),
+      );
+    }
+    if (config.ENABLE_PROBES_SERVER) {
+      servers.push(
+        await startHttpServer(config.PROBES_SERVER_PORT, { ready: () => worker.getState() === 'RUNNING' }, logger),
+      );
+    }
+    logger.info(
+      {
+        address: config.TEMPORAL_ADDRESS,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        dryRun: config.DRY_RUN,
+      },
+      'worker started',
+    );
     await worker.run();
+    logger.info('worker stopped');
     return 0;
   } finally {
-    await connection.close();
+    for (const server of servers) server.close();
+    await clientConnection.close();
+    await nativeConnection.close();
   }
 }

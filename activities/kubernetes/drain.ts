@@ -51,7 +51,12 @@ export function classifyPods(pods: V1Pod[], settings: DrainSettings) {
   return { evict, skipped, undrainable };
 }
 
-export function createDrainActivities({ core }: KubeClients, pollMs = 1_000) {
+export interface DrainOptions {
+  pollMs?: number;
+  onDrain?: (outcome: 'succeeded' | 'failed') => void;
+}
+
+export function createDrainActivities({ core }: KubeClients, { pollMs = 1_000, onDrain }: DrainOptions = {}) {
   return {
     /**
      * Evicts every pod of the node that a drain should move and waits until they are gone. Safe to
@@ -59,45 +64,56 @@ export function createDrainActivities({ core }: KubeClients, pollMs = 1_000) {
      * the Web UI shows progress; a PDB's 429 is retried until the deadline.
      */
     async drainNode(input: DrainInput): Promise<DrainResult> {
-      const ctx = Context.current();
-      const { nodeName, settings } = input;
-      const evicted = new Set<string>();
-      for (let round = 0; ; round++) {
-        const { items } = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
-        const plan = classifyPods(items, settings);
-        if (plan.undrainable.length > 0) {
-          throw ApplicationFailure.create({
-            type: drainFailureTypes.undrainable,
-            message: `cannot drain node ${nodeName}: ${plan.undrainable.join('; ')}`,
-            nonRetryable: true,
-          });
-        }
-        if (plan.evict.length === 0) return { evicted: evicted.size, skipped: plan.skipped };
-        const blockedByBudget: string[] = [];
-        for (const pod of plan.evict.filter((p) => p.metadata?.deletionTimestamp === undefined)) {
-          const outcome = await evict(core, pod, settings.podTerminationGracePeriodSeconds, ctx.cancellationSignal);
-          if (outcome === 'blocked') blockedByBudget.push(podName(pod));
-          else evicted.add(podName(pod));
-        }
-        const progress: DrainProgress = { podsLeft: plan.evict.map(podName), blockedByBudget };
-        ctx.heartbeat(progress);
-        if (Date.now() >= input.deadlineEpochMs) {
-          throw ApplicationFailure.create({
-            type: drainFailureTypes.timeout,
-            message:
-              `draining node ${nodeName} did not finish in time; pods left: ${progress.podsLeft.join(', ')}` +
-              (blockedByBudget.length
-                ? `; evictions refused by a PodDisruptionBudget: ${blockedByBudget.join(', ')}`
-                : ''),
-            details: [progress],
-          });
-        }
-        // Evictions refused by a budget are retried with a growing pause; deleted pods are polled.
-        const pause = blockedByBudget.length ? Math.min(pollMs * 2 ** Math.min(round, 3), 5 * pollMs) : pollMs;
-        await ctx.sleep(Math.min(pause, Math.max(input.deadlineEpochMs - Date.now(), 0) + 1));
+      try {
+        const result = await drain(input);
+        onDrain?.('succeeded');
+        return result;
+      } catch (error) {
+        onDrain?.('failed');
+        throw error;
       }
     },
   };
+
+  async function drain(input: DrainInput): Promise<DrainResult> {
+    const ctx = Context.current();
+    const { nodeName, settings } = input;
+    const evicted = new Set<string>();
+    for (let round = 0; ; round++) {
+      const { items } = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
+      const plan = classifyPods(items, settings);
+      if (plan.undrainable.length > 0) {
+        throw ApplicationFailure.create({
+          type: drainFailureTypes.undrainable,
+          message: `cannot drain node ${nodeName}: ${plan.undrainable.join('; ')}`,
+          nonRetryable: true,
+        });
+      }
+      if (plan.evict.length === 0) return { evicted: evicted.size, skipped: plan.skipped };
+      const blockedByBudget: string[] = [];
+      for (const pod of plan.evict.filter((p) => p.metadata?.deletionTimestamp === undefined)) {
+        const outcome = await evict(core, pod, settings.podTerminationGracePeriodSeconds, ctx.cancellationSignal);
+        if (outcome === 'blocked') blockedByBudget.push(podName(pod));
+        else evicted.add(podName(pod));
+      }
+      const progress: DrainProgress = { podsLeft: plan.evict.map(podName), blockedByBudget };
+      ctx.heartbeat(progress);
+      if (Date.now() >= input.deadlineEpochMs) {
+        throw ApplicationFailure.create({
+          type: drainFailureTypes.timeout,
+          message:
+            `draining node ${nodeName} did not finish in time; pods left: ${progress.podsLeft.join(', ')}` +
+            (blockedByBudget.length
+              ? `; evictions refused by a PodDisruptionBudget: ${blockedByBudget.join(', ')}`
+              : ''),
+          details: [progress],
+        });
+      }
+      // Evictions refused by a budget are retried with a growing pause; deleted pods are polled.
+      const pause = blockedByBudget.length ? Math.min(pollMs * 2 ** Math.min(round, 3), 5 * pollMs) : pollMs;
+      await ctx.sleep(Math.min(pause, Math.max(input.deadlineEpochMs - Date.now(), 0) + 1));
+    }
+  }
 }
 
 async function evict(
