@@ -7,6 +7,10 @@ const subcommands: Record<string, { summary: string; load: () => Promise<{ main(
       summary: 'run workflows and activities (configured by environment)',
       load: () => import('../worker/main.js'),
     },
+    starter: {
+      summary: 'long-poll SQS and hand each interruption event to Temporal (configured by environment)',
+      load: () => import('../starter/main.js'),
+    },
     'parse-message': {
       summary: 'print the events one SQS message body yields: tnth parse-message [FILE | -]',
       load: () => import('../starter/parse-message.js'),

@@ -1,0 +1,110 @@
+import type { Logger } from 'pino';
+import type { InterruptionEvent } from '../common/events.js';
+import type { Backoff } from './backoff.js';
+import type { HandOff } from './hand-off.js';
+import { parseMessage } from './messages/parse.js';
+import type { StarterMetrics } from './metrics.js';
+import type { MessageQueue, QueueMessage } from './queue.js';
+
+export interface BatchContext {
+  queue: MessageQueue;
+  handOff: HandOff;
+  backoff: Backoff;
+  metrics: StarterMetrics;
+  logger: Logger;
+}
+
+type Outcome = 'handed-off' | 'no-action' | 'rejected' | 'hand-off-failed';
+
+/**
+ * Handles one received batch. A message is deleted only once Temporal accepted every one of its events;
+ * a message whose hand-off failed comes back after the backoff; a bad message is left alone, so the
+ * queue's redrive policy moves it to the dead-letter queue after maxReceiveCount receives. Never throws.
+ */
+export async function processBatch(messages: QueueMessage[], context: BatchContext): Promise<void> {
+  const { queue, backoff, metrics, logger } = context;
+  const outcomes = await Promise.all(
+    messages.map(async (message) => ({ message, outcome: await processMessage(message, context) })),
+  );
+  const done = outcomes.filter(({ outcome }) => outcome === 'handed-off' || outcome === 'no-action');
+  const failed = outcomes.filter(({ outcome }) => outcome === 'hand-off-failed').map(({ message }) => message);
+
+  if (done.length > 0) {
+    try {
+      const notDeleted = await queue.delete(done.map(({ message }) => message));
+      const notDeletedIds = new Set(notDeleted.map((failure) => failure.messageId));
+      for (const { message, outcome } of done) {
+        if (!notDeletedIds.has(message.messageId)) metrics.deleted.inc({ outcome });
+      }
+      // Harmless: the message comes back, and its events reach the same workflow again, which drops them.
+      for (const failure of notDeleted) logger.warn(failure, 'SQS did not delete a handed-off message');
+    } catch (error) {
+      logger.warn({ err: error, messages: done.length }, 'deleting handed-off messages failed; they will come back');
+    }
+  }
+
+  if (failed.length > 0) {
+    const delayMs = backoff.failure();
+    const seconds = Math.ceil(delayMs / 1000);
+    logger.warn({ messages: failed.length, retryInSeconds: seconds }, 'Temporal did not accept hand-offs; backing off');
+    try {
+      await queue.retryAfter(failed, seconds);
+    } catch (error) {
+      // The queue's own visibility timeout brings them back instead.
+      logger.warn({ err: error }, 'could not shorten the visibility of messages to retry');
+    }
+  } else if (outcomes.some(({ outcome }) => outcome === 'handed-off')) {
+    backoff.success();
+  }
+}
+
+async function processMessage(message: QueueMessage, context: BatchContext): Promise<Outcome> {
+  const { metrics, logger } = context;
+  const { messageId, receiveCount } = message;
+  metrics.received.inc();
+  const result = parseMessage(message.body);
+  if (!result.ok) {
+    const { reason, path, message: problem, messageType = 'unknown' } = result.error;
+    metrics.rejected.inc({ kind: messageType, reason });
+    logger.warn(
+      { messageId, receiveCount, messageType, reason, path, error: problem },
+      'bad message left for the redrive policy',
+    );
+    return 'rejected';
+  }
+  if (result.events.length === 0) {
+    logger.info({ messageId, messageType: result.messageType }, 'message needs no action; deleting it');
+    return 'no-action';
+  }
+  const handOffs = await Promise.allSettled(result.events.map((event) => handOffOne(event, context)));
+  const failures = handOffs.filter((outcome) => outcome.status === 'rejected');
+  if (failures.length > 0) {
+    logger.warn(
+      { messageId, receiveCount, messageType: result.messageType, error: String(failures[0]?.reason) },
+      'hand-off failed; the message stays in the queue',
+    );
+    return 'hand-off-failed';
+  }
+  if (message.sentAt !== undefined) metrics.messageAgeSeconds.observe((Date.now() - message.sentAt) / 1000);
+  logger.info(
+    {
+      messageId,
+      messageType: result.messageType,
+      events: result.events.map(({ kind, instanceId, eventId }) => ({ kind, instanceId, eventId })),
+    },
+    'handed off',
+  );
+  return 'handed-off';
+}
+
+async function handOffOne(event: InterruptionEvent, context: BatchContext): Promise<void> {
+  const stopTimer = context.metrics.handOffSeconds.startTimer({ kind: event.kind });
+  try {
+    await context.handOff(event);
+    stopTimer();
+    context.metrics.handedOff.inc({ kind: event.kind });
+  } catch (error) {
+    context.metrics.handOffFailures.inc({ kind: event.kind });
+    throw error;
+  }
+}

@@ -1,0 +1,38 @@
+import type { Client } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
+import type { InterruptionEvent } from '../common/events.js';
+import { interruptionSignal, type WorkflowInput } from '../common/names.js';
+import { searchAttributes } from '../common/search-attributes.js';
+import { workflowFor } from './routing.js';
+
+/** Gives one event to its instance's workflow; resolves once Temporal has durably accepted it. */
+export type HandOff = (event: InterruptionEvent) => Promise<void>;
+
+/**
+ * Signal-with-start: starts the instance's workflow if none runs, and delivers the event as a signal
+ * either way. A redelivered message thus reaches the same workflow, never a second one; the workflow
+ * drops event ids it already has. Search attributes apply when this call starts the workflow.
+ */
+export function temporalHandOff(client: Client, taskQueue: string, timeoutMs: number): HandOff {
+  return async (event) => {
+    const { workflowType, workflowId } = workflowFor(event);
+    const attributes: SearchAttributePair[] = [
+      { key: searchAttributes.instanceId, value: event.instanceId },
+      { key: searchAttributes.interruptionKind, value: event.kind },
+    ];
+    if ('autoScalingGroupName' in event) {
+      attributes.push({ key: searchAttributes.autoScalingGroupName, value: event.autoScalingGroupName });
+    }
+    const input: WorkflowInput = { instanceId: event.instanceId };
+    await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+      client.workflow.signalWithStart(workflowType, {
+        workflowId,
+        taskQueue,
+        args: [input],
+        signal: interruptionSignal,
+        signalArgs: [event],
+        typedSearchAttributes: attributes,
+      }),
+    );
+  };
+}

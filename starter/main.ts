@@ -1,0 +1,49 @@
+import type { Server } from 'node:http';
+import { pino } from 'pino';
+import { ConfigError, loadStarterConfig } from './config.js';
+import { serveMetrics, StarterMetrics } from './metrics.js';
+import { runStarter } from './starter.js';
+
+/**
+ * `tnth starter`: long-polls SQS and hands each interruption event to Temporal until SIGTERM or SIGINT,
+ * then stops polling, finishes the hand-offs in flight and exits 0. Configured by environment only.
+ */
+export async function main(_args: string[]): Promise<number> {
+  let config;
+  try {
+    config = loadStarterConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`tnth starter: ${error.message}`);
+    return 2;
+  }
+  const logger = pino({
+    name: 'tnth-starter',
+    level: config.LOG_LEVEL,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  });
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'stopping: no new receives, finishing hand-offs in flight');
+    stop.abort();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+
+  const metrics = new StarterMetrics({ processMetrics: true });
+  let server: Server | undefined;
+  try {
+    if (config.ENABLE_PROMETHEUS_SERVER)
+      server = await serveMetrics(metrics.registry, config.PROMETHEUS_SERVER_PORT, logger);
+    await runStarter(config, { logger, signal: stop.signal, metrics });
+    return 0;
+  } catch (error) {
+    logger.fatal({ err: error }, 'starter failed');
+    return 1;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  }
+}

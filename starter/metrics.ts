@@ -1,0 +1,81 @@
+import { createServer, type Server } from 'node:http';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** The starter's Prometheus metrics, in a registry of its own so several starters can share a process (tests). */
+export class StarterMetrics {
+  readonly registry = new Registry();
+
+  readonly received = new Counter({
+    name: 'tnth_starter_messages_received_total',
+    help: 'SQS messages received, including redeliveries',
+    registers: [this.registry],
+  });
+
+  readonly handedOff = new Counter({
+    name: 'tnth_starter_events_handed_off_total',
+    help: 'Interruption events Temporal accepted (signal-with-start), by event kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly handOffFailures = new Counter({
+    name: 'tnth_starter_hand_off_failures_total',
+    help: 'Hand-offs Temporal did not accept; their messages stay in the queue',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deleted = new Counter({
+    name: 'tnth_starter_messages_deleted_total',
+    help: 'Messages deleted from the queue: handed-off, or needing no action',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rejected = new Counter({
+    name: 'tnth_starter_messages_rejected_total',
+    help: 'Bad messages left for the redrive policy, by message kind (unknown when unrecognised) and reason',
+    labelNames: ['kind', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly handOffSeconds = new Histogram({
+    name: 'tnth_starter_hand_off_duration_seconds',
+    help: 'Time for Temporal to accept one event (signal-with-start)',
+    labelNames: ['kind'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly messageAgeSeconds = new Histogram({
+    name: 'tnth_starter_message_age_seconds',
+    help: 'Time from SQS accepting a message to Temporal accepting its last event',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+}
+
+/** Serves the registry on `/metrics`. */
+export async function serveMetrics(registry: Registry, port: number, logger: Logger): Promise<Server> {
+  const server = createServer((request, response) => {
+    if (request.url?.split('?')[0] !== '/metrics') {
+      response.writeHead(404).end('not found\n');
+      return;
+    }
+    registry
+      .metrics()
+      .then((text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text))
+      .catch((error: unknown) => response.writeHead(500).end(String(error)));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, resolve);
+  });
+  logger.info({ port }, 'serving Prometheus metrics on /metrics');
+  return server;
+}

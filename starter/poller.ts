@@ -1,0 +1,34 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Backoff } from './backoff.js';
+import { processBatch, type BatchContext } from './batch.js';
+
+/** SQS itself failing (throttling, network): each poller backs off on its own, 1 s up to 30 s. */
+const receiveBackoff = { initialMs: 1_000, maxMs: 30_000 };
+
+/**
+ * One long-polling loop. Stops receiving when `signal` aborts (an in-flight long poll is abandoned), but
+ * a batch already received is finished: its hand-offs complete and its messages are deleted.
+ */
+export async function poll(context: BatchContext, signal: AbortSignal): Promise<void> {
+  const sqsBackoff = new Backoff(receiveBackoff.initialMs, receiveBackoff.maxMs);
+  while (!signal.aborted) {
+    await context.backoff.wait(signal);
+    if (signal.aborted) break;
+    let messages;
+    try {
+      messages = await context.queue.receive(signal);
+      sqsBackoff.success();
+    } catch (error) {
+      if (signal.aborted) break;
+      const delay = sqsBackoff.failure();
+      context.logger.error({ err: error, retryInMs: delay }, 'receiving from SQS failed');
+      await sleep(delay, undefined, { signal }).catch(() => undefined);
+      continue;
+    }
+    if (messages.length > 0) {
+      await processBatch(messages, context).catch((error: unknown) =>
+        context.logger.error({ err: error }, 'unexpected failure handling a batch; its messages will come back'),
+      );
+    }
+  }
+}
