@@ -98,6 +98,8 @@ const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 export const instanceId = () => `i-0${hex(8)}`;
 
 export interface NodeOptions {
+  /** The node's name and hostname label; default a random EC2 private DNS name. */
+  name?: string;
   zone?: string;
   instanceType?: string;
   instanceId?: string;
@@ -152,7 +154,7 @@ export class KubeFixture {
     const [a, b, c] = randomBytes(3);
     const ip = `10.${a}.${b}.${Math.max(c!, 1)}`;
     const dnsSuffix = region === 'us-east-1' ? 'ec2.internal' : `${region}.compute.internal`;
-    const name = `ip-${ip.replaceAll('.', '-')}.${dnsSuffix}`;
+    const name = options.name ?? `ip-${ip.replaceAll('.', '-')}.${dnsSuffix}`;
     const node: V1Node = {
       metadata: {
         name,

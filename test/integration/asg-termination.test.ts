@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import type { Client, Connection } from '@temporalio/client';
+import { searchAttributes } from '../../common/search-attributes.js';
+import { statusQuery, terminationWorkflowId } from '../../common/names.js';
+import type { TerminationStatus } from '../../common/status.js';
+import {
+  awsClients,
+  createGroupWithHook,
+  describeInstance,
+  ec2State,
+  lifecycleCalls,
+  terminateInstance,
+  waitFor,
+  type GroupWithHook,
+} from '../helpers/aws.js';
+import { activitySpans } from '../helpers/history.js';
+import { KubeFixture } from '../helpers/kube.js';
+import { startTnth, type TnthProcess } from '../helpers/processes.js';
+import { stackVar } from '../helpers/stack-env.js';
+import { stackClient, uniqueTaskQueue } from '../helpers/temporal.js';
+
+const managedTag = 'aws-node-termination-handler/managed';
+
+describe('integration: an ASG scale-in on the whole stack (worker, starter, emulator, kube-apiserver, kwok)', function () {
+  this.timeout(240_000);
+  let client: Client;
+  let connection: Connection;
+  let group: GroupWithHook | undefined;
+  const kube = new KubeFixture();
+  const processes: TnthProcess[] = [];
+
+  before(async () => {
+    ({ client, connection } = await stackClient());
+    await kube.ensureNamespace();
+  });
+  after(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await kube.cleanup();
+    await group?.delete();
+    await connection?.close();
+  });
+
+  it('drains the node through a blocking PDB, heartbeats only while an attempt runs and from one loop at a time, and completes the action once', async () => {
+    const aws = awsClients();
+    group = await createGroupWithHook({
+      heartbeatTimeout: 60,
+      defaultResult: 'ABANDON',
+      tags: { [managedTag]: 'true' },
+    });
+    const instanceId = group.instanceIds[0]!;
+    const nodeName = (await describeInstance(aws.ec2, instanceId))?.PrivateDnsName;
+    assert.ok(nodeName, 'the emulator gives the instance a private DNS name');
+    await kube.node({ name: nodeName, instanceId });
+    await kube.nodeReady(nodeName);
+    const appPod = await kube.replicaSetPod(nodeName, { gracePeriodSeconds: 1 });
+    const daemonPod = await kube.daemonSetPod(nodeName);
+    await kube.podRunning(appPod.metadata!.name!);
+    const pdb = await kube.pdb({ app: appPod.metadata!.labels!.app! });
+
+    const taskQueue = uniqueTaskQueue('integration');
+    const metricsPort = 19000 + Math.floor(Math.random() * 500) * 2;
+    const env = {
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      KUBECONFIG: stackVar('SERVICE_KUBECONFIG'),
+      QUEUE_URL: group.queue!.url,
+      HEARTBEAT_INTERVAL: '5',
+      NODE_TERMINATION_GRACE_PERIOD: '6',
+      DRAIN_RETRY_INTERVAL: '3',
+      DUPLICATE_WINDOW: '0',
+      ENABLE_PROMETHEUS_SERVER: 'true',
+      PROMETHEUS_SERVER_PORT: String(metricsPort),
+      LOG_LEVEL: 'info',
+    };
+    const worker = startTnth('worker', env);
+    const starter = startTnth('starter', { ...env, PROMETHEUS_SERVER_PORT: String(metricsPort + 1000) });
+    processes.push(worker, starter);
+
+    await terminateInstance(group, instanceId);
+    const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+    const blocked = await waitFor(
+      'two drain attempts refused by the PDB',
+      async () => {
+        const status = await handle.query(statusQuery).catch(() => undefined);
+        return status !== undefined && status.attempt >= 2 && status.phase === 'WaitingToRetry' && status;
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    assert.match(blocked.lastError ?? '', /PodDisruptionBudget/);
+    assert.deepEqual(blocked.podsLeft, [`${kube.namespace}/${appPod.metadata!.name}`]);
+    const found = await client.workflow.list({ query: `InstanceId="${instanceId}"` });
+    const listed = [];
+    for await (const execution of found) listed.push(execution);
+    assert.equal(listed.length, 1, 'the termination is found by its InstanceId search attribute');
+    assert.equal(listed[0]!.typedSearchAttributes.get(searchAttributes.autoScalingGroupName), group.groupName);
+
+    await kube.setPdbStatus(pdb.metadata!.name!, { disruptionsAllowed: 1 });
+    const status = (await handle.result()) as TerminationStatus;
+    assert.equal(status.phase, 'Done');
+    assert.equal(status.lifecycle?.result, 'CONTINUE');
+    assert.ok(status.attempt >= 3);
+
+    // Kubernetes: cordoned, tainted per kind only when TAINT_NODE, the app pod gone, the DaemonSet pod left.
+    const node = await kube.kube.core.readNode({ name: nodeName });
+    assert.equal(node.spec?.unschedulable, true);
+    await kube.podGone(appPod.metadata!.name!);
+    await kube.kube.core.readNamespacedPod({ name: daemonPod.metadata!.name!, namespace: kube.namespace });
+
+    // AWS: one completion, after every heartbeat; the instance terminated; the message deleted.
+    const calls = await lifecycleCalls({ group: group.groupName });
+    const completions = calls.filter((c) => c.action === 'CompleteLifecycleAction');
+    assert.equal(completions.length, 1, 'exactly one CompleteLifecycleAction');
+    assert.deepEqual([completions[0]!.outcome, completions[0]!.result], ['ok', 'CONTINUE']);
+    await waitFor('the instance is terminated', async () => (await ec2State(aws.ec2, instanceId)) === 'terminated');
+
+    // Heartbeats only inside the heartbeat activity of an attempt, those never overlapping, each
+    // stopped before the next attempt was scheduled and before the completion.
+    const spans = await activitySpans(handle);
+    const heartbeatSpans = spans.filter((s) => s.type === 'lifecycleHeartbeat');
+    const drainSpans = spans.filter((s) => s.type === 'drainNode');
+    assert.equal(heartbeatSpans.length, drainSpans.length, 'one heartbeat activity per drain attempt');
+    const heartbeats = calls
+      .filter((c) => c.action === 'RecordLifecycleActionHeartbeat')
+      .map((c) => Date.parse(c.time));
+    assert.ok(heartbeats.length >= 2, `heartbeats were sent (${heartbeats.length})`);
+    for (const at of heartbeats) {
+      assert.ok(
+        heartbeatSpans.some((s) => s.scheduledAt <= at && at <= (s.closedAt ?? Infinity)),
+        `heartbeat at ${new Date(at).toISOString()} outside every attempt's heartbeat activity`,
+      );
+    }
+    heartbeatSpans.forEach((span, i) => {
+      assert.ok(span.closedAt !== undefined, 'every heartbeat activity closed');
+      const next = drainSpans[i + 1];
+      if (next) assert.ok(span.closedAt <= next.scheduledAt, `heartbeat of attempt ${i + 1} ran into attempt ${i + 2}`);
+    });
+    assert.ok(Math.max(...heartbeatSpans.map((s) => s.closedAt!)) <= Date.parse(completions[0]!.time));
+
+    const deleted = calls.filter((c) => c.action === 'DeleteMessage' || c.action === 'DeleteMessageBatch');
+    assert.ok(deleted.length >= 1, 'the lifecycle notification was deleted from the queue');
+
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(metrics, /^tnth_heartbeat_loops_running 0$/m, 'the leak canary is back at 0');
+    assert.match(metrics, /^tnth_lifecycle_actions_completed_total\{result="CONTINUE"\} 1$/m);
+
+    assert.equal(await starter.stop(), 0, `starter exit code; output:\n${starter.output().slice(-2000)}`);
+    assert.equal(await worker.stop(), 0, `worker exit code; output:\n${worker.output().slice(-2000)}`);
+  });
+});
