@@ -87,7 +87,7 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
     );
     assert.match(blocked.lastError ?? '', /PodDisruptionBudget/);
     assert.deepEqual(blocked.podsLeft, [`${kube.namespace}/${appPod.metadata!.name}`]);
-    const found = await client.workflow.list({ query: `InstanceId="${instanceId}"` });
+    const found = client.workflow.list({ query: `InstanceId="${instanceId}"` });
     const listed = [];
     for await (const execution of found) listed.push(execution);
     assert.equal(listed.length, 1, 'the termination is found by its InstanceId search attribute');
