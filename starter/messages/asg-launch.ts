@@ -9,20 +9,23 @@
  *               "LifecycleTransition": "autoscaling:EC2_INSTANCE_LAUNCHING", "NotificationMetadata": "additional-info",
  *               "Origin": "EC2", "Destination": "AutoScalingGroup"}}
  */
-import { z } from 'zod';
 import { eventBridgeEvent } from './fields.js';
-import { lifecycleActionFields, lifecycleEvent, lifecycleTransitions } from './lifecycle.js';
-import { defineMessageKind } from './message-kind.js';
+import { eventBridgeDetail, isTestNotification, lifecycleDetail, lifecycleEvent } from './lifecycle.js';
+import { MessageError } from './message-error.js';
+import { defineMessageKind, validatePart } from './message-kind.js';
 
 const detailType = 'EC2 Instance-launch Lifecycle Action';
+const name = 'asg-launch';
 
 export const asgLaunch = defineMessageKind({
-  name: 'asg-launch',
+  name,
   source: 'aws.autoscaling',
   detailType,
-  schema: eventBridgeEvent(
-    detailType,
-    z.object({ ...lifecycleActionFields, LifecycleTransition: z.literal(lifecycleTransitions['asg-launch']) }),
-  ),
-  toEvents: (message) => [lifecycleEvent('asg-launch', message.detail, message.time, message.id)],
+  // The detail is checked once it is known not to be a test notification.
+  schema: eventBridgeEvent(detailType, eventBridgeDetail),
+  toEvents: ({ id, time, detail }) => {
+    if (isTestNotification(detail)) return [];
+    const action = validatePart(lifecycleDetail(name), detail, ['detail'], name);
+    return action instanceof MessageError ? action : [lifecycleEvent(name, action, time, id)];
+  },
 });

@@ -20,6 +20,22 @@ export const lifecycleTransitions = {
 
 export const testNotificationEvent = 'autoscaling:TEST_NOTIFICATION';
 
+/** A lifecycle action's fields for one transition, as EventBridge's `detail` carries them. */
+export const lifecycleDetail = (kind: keyof typeof lifecycleTransitions) =>
+  z.object({ ...lifecycleActionFields, LifecycleTransition: z.literal(lifecycleTransitions[kind]) });
+
+/**
+ * A hook's test notification in EventBridge form: the hook's detail type with only `Event` and/or
+ * `LifecycleTransition` set to the test event (as NTH's fixtures record it). It needs no action.
+ */
+export const eventBridgeDetail = z.looseObject({
+  Event: z.unknown().optional(),
+  LifecycleTransition: z.unknown().optional(),
+});
+
+export const isTestNotification = (detail: z.output<typeof eventBridgeDetail>): boolean =>
+  detail.Event === testNotificationEvent || detail.LifecycleTransition === testNotificationEvent;
+
 type LifecycleAction = z.output<z.ZodObject<typeof lifecycleActionFields>>;
 
 export function lifecycleEvent(

@@ -3,6 +3,7 @@ import { Backoff } from '../../starter/backoff.js';
 import { processBatch, type BatchContext } from '../../starter/batch.js';
 import { StarterMetrics } from '../../starter/metrics.js';
 import { poll } from '../../starter/poller.js';
+import { metricValue } from './metric-values.js';
 import { badMessage, capturingLogger, deferred, FakeQueue, goodMessage, recordingHandOff } from './fakes.js';
 
 function context(queue: FakeQueue, handOff: BatchContext['handOff'], backoff = new Backoff(1_000, 60_000)) {
@@ -10,12 +11,6 @@ function context(queue: FakeQueue, handOff: BatchContext['handOff'], backoff = n
   const metrics = new StarterMetrics();
   const ctx: BatchContext = { queue, handOff, backoff, metrics, logger };
   return { ctx, lines, metrics };
-}
-
-async function metricValue(metrics: StarterMetrics, name: string, labels: Record<string, string> = {}) {
-  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const value = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
-  return value?.value ?? 0;
 }
 
 describe('starter: one batch of messages', () => {

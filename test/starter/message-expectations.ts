@@ -122,6 +122,8 @@ export const goodMessages: Record<string, { messageType: string; events: Interru
     ],
   },
   'asg-test-notification.notification.json': { messageType: 'asg-test-notification', events: [] },
+  // EventBridge form, as NTH's fixtures record it: the hook's detail type, only the test event in the detail.
+  'asg-test-notification.eventbridge.json': { messageType: 'asg-terminate', events: [] },
   'asg-test-notification.sns.json': { messageType: 'asg-test-notification via SNS', events: [] },
   'spot-interruption.eventbridge.json': {
     messageType: 'spot-interruption',

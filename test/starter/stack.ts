@@ -1,0 +1,134 @@
+// The starter against the stack's real SQS (the AWS emulator) and Temporal, as the intake tests use it:
+// an in-process starter on a queue and task queue of its own, fixture bodies with fresh instance ids,
+// and the workflows a test created, found and terminated.
+import { randomBytes } from 'node:crypto';
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
+import { pino } from 'pino';
+import type { InterruptionEvent } from '../../common/events.js';
+import { interruptionSignal, launchWorkflowId, terminationWorkflowId } from '../../common/names.js';
+import { loadStarterConfig } from '../../starter/config.js';
+import { StarterMetrics } from '../../starter/metrics.js';
+import { runStarter, type StarterOptions } from '../../starter/starter.js';
+import { uniqueTaskQueue } from '../helpers/temporal.js';
+import { readGoodFixture } from './fixtures.js';
+
+/** A fresh 17-digit instance id: workflow ids derive from it, so tests sharing the stack never meet. */
+export const freshInstanceId = (): string => `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
+
+/** Every instance id in a fixture body (the 17-digit ones of test/fixtures/messages). */
+export function instanceIdsIn(body: string): string[] {
+  return [...new Set(body.match(/i-[0-9a-f]{17}/g) ?? [])];
+}
+
+/** The fixture with each of its instance ids replaced by a fresh one, and the old -> new mapping. */
+export function withFreshInstances(fixture: string): { body: string; renamed: Map<string, string> } {
+  let body = readGoodFixture(fixture);
+  const renamed = new Map(instanceIdsIn(body).map((old) => [old, freshInstanceId()]));
+  for (const [old, fresh] of renamed) body = body.replaceAll(old, fresh);
+  return { body, renamed };
+}
+
+export async function send(sqs: SQSClient, queueUrl: string, body: string): Promise<string> {
+  const { MessageId } = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+  return MessageId ?? '';
+}
+
+/** Messages in the queue, visible or received and not yet deleted or back. */
+export async function messagesIn(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
+}
+
+export interface RunningStarter {
+  metrics: StarterMetrics;
+  taskQueue: string;
+  /** SIGTERM's equivalent: stop polling, finish hand-offs in flight; resolves when it returned. */
+  stop(): Promise<void>;
+}
+
+/** A starter in this process on `queueUrl`, with a task queue no worker polls: its workflows just wait. */
+export function startStarter(
+  queueUrl: string,
+  env: Record<string, string> = {},
+  options: Partial<StarterOptions> = {},
+): RunningStarter {
+  const taskQueue = uniqueTaskQueue('intake');
+  const config = loadStarterConfig({
+    ...process.env,
+    QUEUE_URL: queueUrl,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    STARTER_POLLERS: '2',
+    ...env,
+  });
+  const metrics = new StarterMetrics();
+  const stop = new AbortController();
+  const running = runStarter(config, {
+    logger: pino({ level: process.env.STARTER_TEST_LOG_LEVEL ?? 'silent' }),
+    signal: stop.signal,
+    metrics,
+    ...options,
+  });
+  return {
+    metrics,
+    taskQueue,
+    stop: async () => {
+      stop.abort();
+      await running;
+    },
+  };
+}
+
+/** The workflow ids an instance can have; the tests terminate whichever exist. */
+export const workflowIdsOf = (instanceId: string): string[] => [
+  terminationWorkflowId(instanceId),
+  launchWorkflowId(instanceId),
+];
+
+export async function exists(handle: WorkflowHandle): Promise<boolean> {
+  try {
+    await handle.describe();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+/** Every execution, open or closed, whose InstanceId search attribute is `instanceId`. */
+export async function executionsOf(client: Client, instanceId: string) {
+  const executions = [];
+  for await (const execution of client.workflow.list({ query: `InstanceId = "${instanceId}"` })) {
+    executions.push(execution);
+  }
+  return executions;
+}
+
+/** The events the workflow was signalled with, in order. */
+export async function signalledEvents(handle: WorkflowHandle): Promise<InterruptionEvent[]> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).flatMap((event) => {
+    const signalled = event.workflowExecutionSignaledEventAttributes;
+    if (!signalled || signalled.signalName !== interruptionSignal.name) return [];
+    const payload = signalled.input?.payloads?.[0];
+    return payload ? [defaultPayloadConverter.fromPayload<InterruptionEvent>(payload)] : [];
+  });
+}
+
+/** Terminates what the test started; a workflow that never started or already closed is fine. */
+export async function terminateAll(client: Client, instanceIds: Iterable<string>): Promise<void> {
+  await Promise.all(
+    [...instanceIds].flatMap(workflowIdsOf).map((id) =>
+      client.workflow
+        .getHandle(id)
+        .terminate('intake test cleanup')
+        .catch(() => undefined),
+    ),
+  );
+}
