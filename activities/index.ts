@@ -10,6 +10,7 @@ import { createLifecycleActivities } from './aws/lifecycle.js';
 import type { KubeClients } from './kubernetes/client.js';
 import { createDrainActivities } from './kubernetes/drain.js';
 import { createNodeActivities } from './kubernetes/nodes.js';
+import { createNodeReadinessActivities } from './node-readiness.js';
 import { describeWorker } from './worker-info.js';
 
 /** Counters the activities feed; the worker backs them with Prometheus metrics. */
@@ -31,11 +32,13 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const instances = createInstanceActivities(deps.ec2);
+  const nodes = createNodeActivities(deps.kube);
   return {
     describeWorker: () => describeWorker(),
     /** The worker's runbook settings, recorded in each workflow's history when it starts. */
     runbookSettings: async (): Promise<RunbookSettings> => Promise.resolve(deps.settings),
-    ...createInstanceActivities(deps.ec2),
+    ...instances,
     ...createLifecycleActivities(deps.autoScaling, (result) => deps.metrics?.lifecycleCompleted(result)),
     lifecycleHeartbeat: createLifecycleHeartbeat({
       autoScaling: deps.autoScaling,
@@ -43,7 +46,8 @@ export function createActivities(deps: ActivityDeps) {
       onHeartbeat: (outcome) => deps.metrics?.heartbeat(outcome),
       onLoopChange: (delta) => deps.metrics?.heartbeatLoops(delta),
     }),
-    ...createNodeActivities(deps.kube),
+    ...nodes,
+    ...createNodeReadinessActivities(instances, nodes),
     ...createDrainActivities(deps.kube, { onDrain: (outcome) => deps.metrics?.drain(outcome) }),
   };
 }

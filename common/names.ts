@@ -2,7 +2,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { InterruptionEvent } from './events.js';
 import type { HeartbeatProgress } from './lifecycle.js';
-import type { SkipDrainRequest, StopHandlingRequest, TerminationStatus } from './status.js';
+import type { LaunchStatus, SkipDrainRequest, StopHandlingRequest, TerminationStatus } from './status.js';
 
 export const defaultTaskQueue = 'tnth-termination';
 
@@ -29,6 +29,7 @@ export const heartbeatRecordedSignal = defineSignal<[HeartbeatProgress]>('lifecy
 
 /** `temporal workflow query --type status`: where a termination stands. */
 export const statusQuery = defineQuery<TerminationStatus>('status');
+export const launchStatusQuery = defineQuery<LaunchStatus>('status');
 
 /** Operator controls (`temporal workflow update execute --name ...`). */
 export const retryDrainNowUpdate = defineUpdate<string>('retryDrainNow');

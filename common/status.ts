@@ -53,3 +53,15 @@ export interface SkipDrainRequest {
 export interface StopHandlingRequest {
   reason?: string;
 }
+
+/** The answer to the `status` query of a launch-hook workflow. */
+export interface LaunchStatus {
+  instanceId: string;
+  phase: 'WaitingForNode' | 'CompletingLifecycleAction' | 'Done' | 'GaveUp' | 'Stopped';
+  nodeName: string | undefined;
+  lifecycle: { autoScalingGroupName: string; lifecycleHookName: string; lifecycleActionToken: string } | undefined;
+  /** When the workflow stops waiting, before the hook would expire (ISO 8601). */
+  deadline: string | undefined;
+  result: 'CONTINUE' | 'ABANDON' | 'not-active' | undefined;
+  decisions: string[];
+}

@@ -1,17 +1,21 @@
 import assert from 'node:assert/strict';
 import type { Client, Connection } from '@temporalio/client';
 import { searchAttributes } from '../../common/search-attributes.js';
-import { statusQuery, terminationWorkflowId } from '../../common/names.js';
-import type { TerminationStatus } from '../../common/status.js';
+import { launchWorkflowId, statusQuery, terminationWorkflowId } from '../../common/names.js';
+import type { LaunchStatus, TerminationStatus } from '../../common/status.js';
 import {
   awsClients,
   createGroupWithHook,
+  createQueue,
+  groupInstances,
+  LAUNCHING,
   describeInstance,
   ec2State,
   lifecycleCalls,
   terminateInstance,
   waitFor,
   type GroupWithHook,
+  type QueueRef,
 } from '../helpers/aws.js';
 import { activitySpans } from '../helpers/history.js';
 import { KubeFixture } from '../helpers/kube.js';
@@ -25,28 +29,56 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
   this.timeout(240_000);
   let client: Client;
   let connection: Connection;
-  let group: GroupWithHook | undefined;
+  const groups: GroupWithHook[] = [];
   const kube = new KubeFixture();
-  const processes: TnthProcess[] = [];
+  const aws = awsClients();
+  const metricsPort = 19000 + Math.floor(Math.random() * 500) * 2;
+  let queue: QueueRef;
+  let worker: TnthProcess;
+  let starter: TnthProcess;
 
+  /** One worker and one starter for the suite, as a user runs them, on the suite's own queue and task queue. */
   before(async () => {
     ({ client, connection } = await stackClient());
     await kube.ensureNamespace();
+    queue = await createQueue(aws.sqs, 'tnth-integration');
+    const env = {
+      TEMPORAL_TASK_QUEUE: uniqueTaskQueue('integration'),
+      KUBECONFIG: stackVar('SERVICE_KUBECONFIG'),
+      QUEUE_URL: queue.url,
+      HEARTBEAT_INTERVAL: '5',
+      NODE_TERMINATION_GRACE_PERIOD: '6',
+      DRAIN_RETRY_INTERVAL: '3',
+      DUPLICATE_WINDOW: '0',
+      SHUTDOWN_GRACE_PERIOD: '5',
+      ENABLE_PROMETHEUS_SERVER: 'true',
+      PROMETHEUS_SERVER_PORT: String(metricsPort),
+    };
+    worker = startTnth('worker', env);
+    starter = startTnth('starter', { ...env, PROMETHEUS_SERVER_PORT: String(metricsPort + 1000) });
   });
+
   after(async () => {
-    await Promise.all(processes.map((p) => p.stop()));
+    const codes = await Promise.all([starter?.stop(), worker?.stop()]);
     await kube.cleanup();
-    await group?.delete();
+    await Promise.all(groups.map((g) => g.delete()));
     await connection?.close();
+    assert.deepEqual(
+      codes,
+      [0, 0],
+      `exit codes of starter and worker; worker output:\n${worker?.output().slice(-2000)}`,
+    );
   });
 
   it('drains the node through a blocking PDB, heartbeats only while an attempt runs and from one loop at a time, and completes the action once', async () => {
-    const aws = awsClients();
-    group = await createGroupWithHook({
+    const group = await createGroupWithHook({
       heartbeatTimeout: 60,
       defaultResult: 'ABANDON',
       tags: { [managedTag]: 'true' },
+      queue,
+      drainTestNotification: false,
     });
+    groups.push(group);
     const instanceId = group.instanceIds[0]!;
     const nodeName = (await describeInstance(aws.ec2, instanceId))?.PrivateDnsName;
     assert.ok(nodeName, 'the emulator gives the instance a private DNS name');
@@ -56,24 +88,6 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
     const daemonPod = await kube.daemonSetPod(nodeName);
     await kube.podRunning(appPod.metadata!.name!);
     const pdb = await kube.pdb({ app: appPod.metadata!.labels!.app! });
-
-    const taskQueue = uniqueTaskQueue('integration');
-    const metricsPort = 19000 + Math.floor(Math.random() * 500) * 2;
-    const env = {
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      KUBECONFIG: stackVar('SERVICE_KUBECONFIG'),
-      QUEUE_URL: group.queue!.url,
-      HEARTBEAT_INTERVAL: '5',
-      NODE_TERMINATION_GRACE_PERIOD: '6',
-      DRAIN_RETRY_INTERVAL: '3',
-      DUPLICATE_WINDOW: '0',
-      ENABLE_PROMETHEUS_SERVER: 'true',
-      PROMETHEUS_SERVER_PORT: String(metricsPort),
-      LOG_LEVEL: 'info',
-    };
-    const worker = startTnth('worker', env);
-    const starter = startTnth('starter', { ...env, PROMETHEUS_SERVER_PORT: String(metricsPort + 1000) });
-    processes.push(worker, starter);
 
     await terminateInstance(group, instanceId);
     const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
@@ -140,9 +154,32 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
 
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     assert.match(metrics, /^tnth_heartbeat_loops_running 0$/m, 'the leak canary is back at 0');
-    assert.match(metrics, /^tnth_lifecycle_actions_completed_total\{result="CONTINUE"\} 1$/m);
+    assert.match(metrics, /^tnth_lifecycle_actions_completed_total\{result="CONTINUE"\} \d+$/m);
+  });
 
-    assert.equal(await starter.stop(), 0, `starter exit code; output:\n${starter.output().slice(-2000)}`);
-    assert.equal(await worker.stop(), 0, `worker exit code; output:\n${worker.output().slice(-2000)}`);
+  it('holds a launching instance until its node is Ready, then completes the launch hook with CONTINUE', async () => {
+    const group = await createGroupWithHook({
+      transition: LAUNCHING,
+      heartbeatTimeout: 300,
+      queue,
+      drainTestNotification: false,
+    });
+    groups.push(group);
+    const instanceId = group.instanceIds[0]!;
+    assert.equal((await groupInstances(group)).get(instanceId), 'Pending:Wait');
+    const handle = client.workflow.getHandle(launchWorkflowId(instanceId));
+    const waiting = await waitFor(
+      'the launch workflow waiting for the node',
+      async () => (await handle.query<LaunchStatus>('status').catch(() => undefined))?.deadline !== undefined,
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    assert.ok(waiting);
+    const nodeName = (await describeInstance(aws.ec2, instanceId))?.PrivateDnsName;
+    await kube.node({ name: nodeName!, instanceId });
+    const status = (await handle.result()) as LaunchStatus;
+    assert.deepEqual([status.phase, status.result, status.nodeName], ['Done', 'CONTINUE', nodeName]);
+    await waitFor('the instance InService', async () => (await groupInstances(group)).get(instanceId) === 'InService');
+    const completions = await lifecycleCalls({ group: group.groupName, actions: ['CompleteLifecycleAction'] });
+    assert.equal(completions.length, 1);
   });
 });
