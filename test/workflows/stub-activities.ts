@@ -113,6 +113,8 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
         span.end = Date.now();
       }
     },
+    lifecycleHookTimeout: () => Promise.resolve(300),
+    waitForNodeReady: () => Promise.resolve({ nodeName, ready: nodeName !== undefined }),
     completeLifecycleAction(target: LifecycleTarget, result: LifecycleResult) {
       rec.completions.push({ at: Date.now(), result, token: target.lifecycleActionToken });
       if (behaviour.completeFails) {

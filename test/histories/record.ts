@@ -1,0 +1,81 @@
+// Records workflow histories from real runs on the stack's dev server (stubbed activities), for the
+// replay test: `npm run record-histories`, then commit test/histories/*.json. Re-record only when a
+// workflow change is meant to be incompatible with running workflows (and say so in the change).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { execFileSync } from 'node:child_process';
+import type { InterruptionEvent } from '../../common/events.js';
+import { interruptionSignal, skipDrainUpdate, workflowTypes } from '../../common/names.js';
+import { asgTerminateEvent, spotInterruptionEvent } from '../helpers/events.js';
+import { loadStackEnv, stackVar } from '../helpers/stack-env.js';
+import { stackClient, stackNativeConnection, uniqueTaskQueue } from '../helpers/temporal.js';
+import { testWorker } from '../helpers/workflow-worker.js';
+import { Recorder, stubActivities, type StubBehaviour } from '../workflows/stub-activities.js';
+
+interface Scenario {
+  name: string;
+  workflowType: string;
+  event: InterruptionEvent;
+  behaviour: StubBehaviour;
+  during?: (client: Client, workflowId: string, rec: Recorder) => Promise<void>;
+}
+
+const launchEvent = { ...asgTerminateEvent(), kind: 'asg-launch' as const };
+
+const scenarios: Scenario[] = [
+  { name: 'termination-drain-retries', workflowType: workflowTypes.termination, event: asgTerminateEvent(), behaviour: { drainFailures: 2 } },
+  { name: 'termination-spot', workflowType: workflowTypes.termination, event: spotInterruptionEvent(), behaviour: {} },
+  {
+    name: 'termination-skip-drain',
+    workflowType: workflowTypes.termination,
+    event: asgTerminateEvent(),
+    behaviour: { drainHangs: true },
+    during: async (client, workflowId, rec) => {
+      while (rec.heartbeats.length === 0) await new Promise((r) => setTimeout(r, 50));
+      await client.workflow.getHandle(workflowId).executeUpdate(skipDrainUpdate, { args: [{ result: 'ABANDON' }] });
+    },
+  },
+  { name: 'launch-node-ready', workflowType: workflowTypes.launch, event: launchEvent, behaviour: {} },
+];
+
+loadStackEnv();
+const { client, connection } = await stackClient();
+const native = await stackNativeConnection();
+try {
+  for (const scenario of scenarios) {
+    const rec = new Recorder();
+    const taskQueue = uniqueTaskQueue('record');
+    const workflowId = `${scenario.name}-${taskQueue}`;
+    const worker = await testWorker(native, taskQueue, stubActivities(rec, scenario.behaviour));
+    await worker.runUntil(async () => {
+      const handle = await client.workflow.signalWithStart(scenario.workflowType, {
+        taskQueue,
+        workflowId,
+        args: [{ instanceId: scenario.event.instanceId }],
+        signal: interruptionSignal,
+        signalArgs: [scenario.event],
+      });
+      await scenario.during?.(client, workflowId, rec);
+      await handle.result();
+    });
+    // The CLI's JSON is the format `temporal workflow show` gives operators, and what replay reads.
+    const json = execFileSync('temporal', [
+      'workflow',
+      'show',
+      '--workflow-id',
+      workflowId,
+      '--output',
+      'json',
+      '--address',
+      stackVar('TEMPORAL_ADDRESS'),
+      '--namespace',
+      stackVar('TEMPORAL_NAMESPACE'),
+    ]);
+    writeFileSync(join(import.meta.dirname, `${scenario.name}.json`), json);
+    console.log(`recorded ${scenario.name}: ${(JSON.parse(json.toString()) as { events: unknown[] }).events.length} events`);
+  }
+} finally {
+  await connection.close();
+  await native.close();
+}
