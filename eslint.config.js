@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.stack/', 'test/histories/'] },
+  { ignores: ['node_modules/', 'dist/', '.stack/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
