@@ -11,6 +11,8 @@ import type { KubeClients } from './kubernetes/client.js';
 import { createDrainActivities } from './kubernetes/drain.js';
 import { createNodeActivities } from './kubernetes/nodes.js';
 import { createNodeReadinessActivities } from './node-readiness.js';
+import { createKubernetesEventActivities } from './notify/kubernetes-events.js';
+import { createWebhookActivities, type WebhookSettings } from './notify/webhook.js';
 import { describeWorker } from './worker-info.js';
 
 /** Counters the activities feed; the worker backs them with Prometheus metrics. */
@@ -29,6 +31,9 @@ export interface ActivityDeps {
   /** Delivers heartbeat progress to the workflow that runs the activity. */
   reportHeartbeat(progress: HeartbeatProgress): Promise<void>;
   metrics?: ActivityMetrics;
+  webhook?: WebhookSettings | undefined;
+  /** Extra annotations on the Kubernetes events the service records. */
+  eventAnnotations?: Record<string, string>;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -48,6 +53,8 @@ export function createActivities(deps: ActivityDeps) {
     }),
     ...nodes,
     ...createNodeReadinessActivities(instances, nodes),
+    ...createWebhookActivities(deps.webhook),
+    ...createKubernetesEventActivities(deps.kube, deps.eventAnnotations),
     ...createDrainActivities(deps.kube, { onDrain: (outcome) => deps.metrics?.drain(outcome) }),
   };
 }

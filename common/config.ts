@@ -1,9 +1,11 @@
 // The service's configuration, from the environment, validated once at start. Names follow AWS Node
 // Termination Handler where it has the setting, so its users keep their values.
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { activityHeartbeatTimeoutSeconds } from './lifecycle.js';
 import { defaultTaskQueue } from './names.js';
 import type { RunbookSettings } from './settings.js';
+import { defaultWebhookTemplate, templateProblems } from './webhook-template.js';
 
 const bool = (fallback: boolean) =>
   z
@@ -120,6 +122,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (config.WEBHOOK_TEMPLATE && config.WEBHOOK_TEMPLATE_FILE) {
     problems.push('WEBHOOK_TEMPLATE and WEBHOOK_TEMPLATE_FILE: set one, not both');
+  } else if (config.WEBHOOK_URL) {
+    try {
+      const [variable, template] = webhookTemplate(config);
+      problems.push(...templateProblems(template).map((p) => `${variable}: ${p}`));
+    } catch (error) {
+      problems.push(
+        `WEBHOOK_TEMPLATE_FILE=${config.WEBHOOK_TEMPLATE_FILE}: cannot read it (${(error as Error).message})`,
+      );
+    }
+    try {
+      webhookHeaders(config);
+    } catch (error) {
+      problems.push(`WEBHOOK_HEADERS: ${(error as Error).message} (expected a JSON object of strings)`);
+    }
+    if (config.WEBHOOK_PROXY && !/^https?:\/\//.test(config.WEBHOOK_PROXY)) {
+      problems.push(`WEBHOOK_PROXY=${config.WEBHOOK_PROXY}: must be an http:// or https:// URL`);
+    }
+  }
+  try {
+    eventAnnotations(config);
+  } catch (error) {
+    problems.push(`KUBERNETES_EVENTS_EXTRA_ANNOTATIONS: ${(error as Error).message}`);
   }
   if ((config.TEMPORAL_TLS_CERT_FILE === undefined) !== (config.TEMPORAL_TLS_KEY_FILE === undefined)) {
     problems.push('TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE: mTLS needs both');
@@ -156,5 +180,41 @@ export function runbookSettings(config: Config): RunbookSettings {
     duplicateWindowSeconds: config.DUPLICATE_WINDOW,
     emitKubernetesEvents: config.EMIT_KUBERNETES_EVENTS,
     webhookEnabled: config.WEBHOOK_URL !== undefined,
+  };
+}
+
+function webhookTemplate(config: Config): [variable: string, template: string] {
+  if (config.WEBHOOK_TEMPLATE_FILE)
+    return ['WEBHOOK_TEMPLATE_FILE', readFileSync(config.WEBHOOK_TEMPLATE_FILE, 'utf8')];
+  return ['WEBHOOK_TEMPLATE', config.WEBHOOK_TEMPLATE ?? defaultWebhookTemplate];
+}
+
+function webhookHeaders(config: Config): Record<string, string> {
+  if (!config.WEBHOOK_HEADERS) return {};
+  const parsed = z.record(z.string(), z.string()).safeParse(JSON.parse(config.WEBHOOK_HEADERS));
+  if (!parsed.success) throw new Error('not an object of string values');
+  return parsed.data;
+}
+
+/** NTH's format: `key1=value1,key2=value2`. */
+export function eventAnnotations(config: Config): Record<string, string> {
+  if (!config.KUBERNETES_EVENTS_EXTRA_ANNOTATIONS) return {};
+  return Object.fromEntries(
+    config.KUBERNETES_EVENTS_EXTRA_ANNOTATIONS.split(',').map((pair) => {
+      const [key, ...value] = pair.split('=');
+      if (!key?.trim() || value.length === 0) throw new Error(`"${pair}" is not key=value`);
+      return [key.trim(), value.join('=').trim()];
+    }),
+  );
+}
+
+/** The webhook's settings, or undefined without WEBHOOK_URL. Call after loadConfig validated them. */
+export function webhookSettings(config: Config) {
+  if (!config.WEBHOOK_URL) return undefined;
+  return {
+    url: config.WEBHOOK_URL,
+    headers: webhookHeaders(config),
+    template: webhookTemplate(config)[1],
+    proxy: config.WEBHOOK_PROXY,
   };
 }

@@ -25,6 +25,8 @@ export interface TerminationStatus {
   attempt: number;
   lastError: string | undefined;
   podsLeft: string[];
+  /** Pods the drain evicted, `namespace/name`. */
+  podsEvicted: string[];
   lifecycle:
     | {
         autoScalingGroupName: string;

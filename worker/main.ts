@@ -6,7 +6,14 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from 
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { createKubeClients } from '../activities/kubernetes/client.js';
-import { ConfigError, loadConfig, runbookSettings, type Config } from '../common/config.js';
+import {
+  ConfigError,
+  eventAnnotations,
+  loadConfig,
+  runbookSettings,
+  webhookSettings,
+  type Config,
+} from '../common/config.js';
 import { startHttpServer } from '../common/http-server.js';
 import { createLogger } from '../common/logging.js';
 import { heartbeatRecordedSignal } from '../common/names.js';
@@ -57,6 +64,8 @@ export async function main(_args: string[]): Promise<number> {
       autoScaling: new AutoScalingClient(region ? { region } : {}),
       kube: createKubeClients(),
       metrics: metrics.activity,
+      webhook: webhookSettings(config),
+      eventAnnotations: eventAnnotations(config),
       reportHeartbeat: async (progress) => {
         const execution = Context.current().info.workflowExecution;
         if (!execution) return;

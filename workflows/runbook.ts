@@ -13,6 +13,7 @@ import type { LifecycleResult, RunbookSettings } from '../common/settings.js';
 import type { TerminationPhase } from '../common/status.js';
 import { calls, drainActivity, heartbeatActivity } from './activities.js';
 import { withLifecycleHeartbeat } from './heartbeat-scope.js';
+import { Notifier } from './notifications.js';
 import type { OperatorControls } from './operator-controls.js';
 import { excludeFromLoadBalancersLabel, preDrainTaints } from './taints.js';
 import type { TerminationState } from './termination-state.js';
@@ -58,11 +59,14 @@ export class Runbook {
     }
     state.status.nodeName = node.name;
     upsertSearchAttributes([{ key: searchAttributes.nodeName, value: node.name }]);
+    const notifier = new Notifier(state, settings, events);
+    const instanceType = node.labels['node.kubernetes.io/instance-type'];
     if (settings.checkTagBeforeDraining && instance?.tags[settings.managedTag] === undefined) {
       this.setPhase('NotManaged');
       state.decide(`instance lacks the tag ${settings.managedTag} (CHECK_TAG_BEFORE_DRAINING): not handled`);
       return;
     }
+    await notifier.interruption(node);
 
     this.setPhase('Cordoning');
     const taints = preDrainTaints(state.status.kinds, events[0]?.eventId ?? instanceId, settings);
@@ -83,6 +87,7 @@ export class Runbook {
       return;
     }
     const open = state.openLifecycle();
+    await notifier.outcome(node, outcome === 'gave-up' ? 'failed' : outcome === 'not-drained' ? 'cordoned' : 'drained');
     if (outcome === 'gave-up') {
       const result = settings.lifecycleResultOnFailure;
       if (open && result !== 'NONE') await this.completeLifecycle(open, result);
@@ -91,6 +96,7 @@ export class Runbook {
         state.lifecycleEnded(open, 'left-to-expire');
       }
       this.setPhase('Failed');
+      await notifier.webhook(node, instanceType, true);
       throw ApplicationFailure.create({
         type: 'DrainFailed',
         nonRetryable: true,
@@ -108,6 +114,7 @@ export class Runbook {
       await this.completeLifecycle(open, result);
     }
     this.setPhase('Done');
+    await notifier.webhook(node, instanceType, true);
   }
 
   /** Drain attempts until one succeeds, the limits are reached, or an operator ends them. */
@@ -135,7 +142,7 @@ export class Runbook {
         Math.max(deadline, Date.now() + 1000),
       );
       try {
-        await this.act(`drain ${nodeName} (attempt ${state.status.attempt})`, () =>
+        const drained = await this.act(`drain ${nodeName} (attempt ${state.status.attempt})`, () =>
           controls.cancellableAttempt(() =>
             withLifecycleHeartbeat(
               () => (settings.dryRun ? undefined : state.openLifecycle()),
@@ -150,6 +157,7 @@ export class Runbook {
           ),
         );
         state.status.podsLeft = [];
+        state.status.podsEvicted.push(...(drained?.evicted ?? []));
         state.status.lastError = undefined;
         return 'drained';
       } catch (error) {

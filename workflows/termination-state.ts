@@ -22,6 +22,7 @@ export class TerminationState {
       attempt: 0,
       lastError: undefined,
       podsLeft: [],
+      podsEvicted: [],
       lifecycle: undefined,
       heartbeatsSent: 0,
       lastHeartbeatAt: undefined,

@@ -17,7 +17,8 @@ export interface DrainProgress {
 }
 
 export interface DrainResult {
-  evicted: number;
+  /** Pods evicted by this attempt, `namespace/name`. */
+  evicted: string[];
   skipped: string[];
 }
 
@@ -89,7 +90,7 @@ export function createDrainActivities({ core }: KubeClients, { pollMs = 1_000, o
           nonRetryable: true,
         });
       }
-      if (plan.evict.length === 0) return { evicted: evicted.size, skipped: plan.skipped };
+      if (plan.evict.length === 0) return { evicted: [...evicted], skipped: plan.skipped };
       const blockedByBudget: string[] = [];
       for (const pod of plan.evict.filter((p) => p.metadata?.deletionTimestamp === undefined)) {
         const outcome = await evict(core, pod, settings.podTerminationGracePeriodSeconds, ctx.cancellationSignal);

@@ -7,6 +7,7 @@ export interface NodeFacts {
   ready: boolean;
   unschedulable: boolean;
   providerId: string | undefined;
+  labels: Record<string, string>;
 }
 
 export interface NodeLookup {
@@ -30,6 +31,7 @@ function facts(node: V1Node): NodeFacts {
     ready: node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     unschedulable: node.spec?.unschedulable ?? false,
     providerId: node.spec?.providerID,
+    labels: node.metadata?.labels ?? {},
   };
 }
 

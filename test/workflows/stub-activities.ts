@@ -43,6 +43,8 @@ export class Recorder {
   readonly heartbeats: (Span & { token: string })[] = [];
   readonly drains: (Span & { ok: boolean | undefined })[] = [];
   readonly completions: { at: number; result: LifecycleResult; token: string }[] = [];
+  readonly webhooks: unknown[] = [];
+  readonly nodeEvents: { reason: string; type: string }[] = [];
   heartbeatsRunning = 0;
   maxHeartbeatsRunning = 0;
   prepared = 0;
@@ -76,7 +78,7 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
       Promise.resolve(
         nodeName === undefined
           ? undefined
-          : { name: nodeName, ready: true, unschedulable: false, providerId: undefined },
+          : { name: nodeName, ready: true, unschedulable: false, providerId: undefined, labels: {} },
       ),
     prepareNode: () => {
       rec.prepared += 1;
@@ -91,7 +93,7 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
         for (let i = 0; i < 3; i++) await beat(ctx);
         span.ok = rec.drains.length > (behaviour.drainFailures ?? 0);
         if (!span.ok) throw new Error(`pods left on the node (attempt ${rec.drains.length})`);
-        return { evicted: 1, skipped: [] };
+        return { evicted: ['default/app-1'], skipped: [] };
       } finally {
         span.end = Date.now();
       }
@@ -112,6 +114,14 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
         rec.heartbeatsRunning -= 1;
         span.end = Date.now();
       }
+    },
+    sendWebhook: (data) => {
+      rec.webhooks.push(data);
+      return Promise.resolve();
+    },
+    emitNodeEvent: (event) => {
+      rec.nodeEvents.push({ reason: event.reason, type: event.type });
+      return Promise.resolve();
     },
     lifecycleHookTimeout: () => Promise.resolve(300),
     waitForNodeReady: () => Promise.resolve({ nodeName, ready: nodeName !== undefined }),

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, eventAnnotations, loadConfig, runbookSettings, webhookSettings } from '../../common/config.js';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error.problems;
+  }
+  return [];
+}
+
+describe('configuration: every bad or contradictory value stops the process with the variable and the rule', () => {
+  it('takes NTH defaults when nothing is set', () => {
+    const config = loadConfig({});
+    const settings = runbookSettings(config);
+    assert.equal(settings.drain.nodeTerminationGracePeriodSeconds, 120);
+    assert.equal(settings.drain.podTerminationGracePeriodSeconds, -1);
+    assert.equal(settings.heartbeatIntervalSeconds, undefined, 'derived from the hook unless set');
+    assert.equal(settings.heartbeatUntilSeconds, 172800);
+    assert.equal(settings.drainRetryIntervalSeconds, 20);
+    assert.equal(settings.checkTagBeforeDraining, true);
+    assert.equal(settings.managedTag, 'aws-node-termination-handler/managed');
+    assert.equal(config.TEMPORAL_TASK_QUEUE, 'tnth-termination');
+    assert.equal(webhookSettings(config), undefined);
+  });
+
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['a boolean that is not one', { DRY_RUN: 'yes' }, /^DRY_RUN="yes": /],
+    ['a number that is not one', { NODE_TERMINATION_GRACE_PERIOD: 'ten' }, /^NODE_TERMINATION_GRACE_PERIOD="ten": /],
+    [
+      'a grace period below its minimum',
+      { NODE_TERMINATION_GRACE_PERIOD: '0' },
+      /^NODE_TERMINATION_GRACE_PERIOD="0": .*>=\s?1/,
+    ],
+    ['an unknown taint effect', { TAINT_EFFECT: 'NoWay' }, /^TAINT_EFFECT="NoWay": /],
+    ['HEARTBEAT_UNTIL above 48 hours', { HEARTBEAT_UNTIL: '172801' }, /^HEARTBEAT_UNTIL="172801": /],
+    [
+      'a heartbeat interval above HEARTBEAT_UNTIL',
+      { HEARTBEAT_INTERVAL: '4000', HEARTBEAT_UNTIL: '3600' },
+      /^HEARTBEAT_INTERVAL=4000: must not exceed HEARTBEAT_UNTIL \(3600\)/,
+    ],
+    [
+      'a heartbeat interval no hook can carry',
+      { HEARTBEAT_INTERVAL: '7200' },
+      /^HEARTBEAT_INTERVAL=7200: .*no hook \(HeartbeatTimeout at most 7200 s\) can carry it/,
+    ],
+    ['a heartbeat interval too short to be sane', { HEARTBEAT_INTERVAL: '2' }, /^HEARTBEAT_INTERVAL=2: must be -1/],
+    [
+      'both webhook template settings',
+      { WEBHOOK_URL: 'http://x', WEBHOOK_TEMPLATE: '{}', WEBHOOK_TEMPLATE_FILE: '/x' },
+      /^WEBHOOK_TEMPLATE and WEBHOOK_TEMPLATE_FILE: set one, not both/,
+    ],
+    [
+      'a template file that cannot be read',
+      { WEBHOOK_URL: 'http://x', WEBHOOK_TEMPLATE_FILE: '/nonexistent/template' },
+      /^WEBHOOK_TEMPLATE_FILE=\/nonexistent\/template: cannot read it/,
+    ],
+    [
+      'a template variable NTH does not have',
+      { WEBHOOK_URL: 'http://x', WEBHOOK_TEMPLATE: '{{ .Nope }}' },
+      /^WEBHOOK_TEMPLATE: unknown template variable \.Nope/,
+    ],
+    [
+      'a template action beyond variables',
+      { WEBHOOK_URL: 'http://x', WEBHOOK_TEMPLATE: '{{ range .Pods }}x{{ end }}' },
+      /^WEBHOOK_TEMPLATE: unsupported template action \{\{ range \.Pods \}\}/,
+    ],
+    [
+      'headers that are not a JSON object of strings',
+      { WEBHOOK_URL: 'http://x', WEBHOOK_HEADERS: '{"a": 1}' },
+      /^WEBHOOK_HEADERS: /,
+    ],
+    [
+      'headers that are not JSON',
+      { WEBHOOK_URL: 'http://x', WEBHOOK_HEADERS: 'Authorization: x' },
+      /^WEBHOOK_HEADERS: /,
+    ],
+    [
+      'a proxy that is not a URL',
+      { WEBHOOK_URL: 'http://x', WEBHOOK_PROXY: 'proxy:3128' },
+      /^WEBHOOK_PROXY=proxy:3128: must be an http/,
+    ],
+    [
+      'event annotations not in key=value form',
+      { KUBERNETES_EVENTS_EXTRA_ANNOTATIONS: 'team' },
+      /^KUBERNETES_EVENTS_EXTRA_ANNOTATIONS: "team" is not key=value/,
+    ],
+    [
+      'an mTLS certificate without its key',
+      { TEMPORAL_TLS_CERT_FILE: '/cert.pem' },
+      /^TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE: mTLS needs both/,
+    ],
+    [
+      'a lifecycle result that does not exist',
+      { LIFECYCLE_RESULT_ON_FAILURE: 'RETRY' },
+      /^LIFECYCLE_RESULT_ON_FAILURE="RETRY": /,
+    ],
+    ['a port out of range', { PROMETHEUS_SERVER_PORT: '70000' }, /^PROMETHEUS_SERVER_PORT="70000": /],
+  ];
+  for (const [what, env, expected] of cases) {
+    it(`refuses ${what}`, () => {
+      const found = problems(env);
+      assert.ok(
+        found.some((p) => expected.test(p)),
+        `no problem matches ${expected}: ${JSON.stringify(found)}`,
+      );
+    });
+  }
+
+  it('names every problem at once, not only the first', () => {
+    assert.equal(problems({ DRY_RUN: 'maybe', TAINT_EFFECT: 'x', POD_TERMINATION_GRACE_PERIOD: '-5' }).length, 3);
+  });
+
+  it('reads the webhook settings and NTH-style event annotations', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tnth-config-'));
+    writeFileSync(join(dir, 'template.json'), '{"text":"{{ .InstanceID }} on {{ .NodeName }}"}');
+    const config = loadConfig({
+      WEBHOOK_URL: 'https://hooks.example/T000/SECRET',
+      WEBHOOK_HEADERS: '{"Authorization":"Bearer s3cret"}',
+      WEBHOOK_TEMPLATE_FILE: join(dir, 'template.json'),
+      KUBERNETES_EVENTS_EXTRA_ANNOTATIONS: 'team=platform,cost-center=a=b',
+    });
+    assert.deepEqual(webhookSettings(config), {
+      url: 'https://hooks.example/T000/SECRET',
+      headers: { Authorization: 'Bearer s3cret' },
+      template: '{"text":"{{ .InstanceID }} on {{ .NodeName }}"}',
+      proxy: undefined,
+    });
+    assert.deepEqual(eventAnnotations(config), { team: 'platform', 'cost-center': 'a=b' });
+    assert.equal(runbookSettings(config).webhookEnabled, true);
+  });
+});
