@@ -18,7 +18,7 @@ export function createWebhookActivities(settings: WebhookSettings | undefined) {
   const dispatcher = settings?.proxy ? new ProxyAgent(settings.proxy) : undefined;
   return {
     /** Posts one notification; retried by the activity's policy, refused requests fail for good. */
-    async sendWebhook(data: NotificationData): Promise<void> {
+    sendWebhook: async (data: NotificationData): Promise<void> => {
       if (!settings) return;
       const ctx = Context.current();
       const response = await fetch(settings.url, {
