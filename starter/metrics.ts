@@ -12,6 +12,13 @@ export class StarterMetrics {
     registers: [this.registry],
   });
 
+  readonly receiveBatchSize = new Histogram({
+    name: 'tnth_starter_receive_batch_messages',
+    help: 'Messages per ReceiveMessage call that returned any: mostly small batches mean more pollers than traffic',
+    buckets: [1, 2, 3, 5, 8, 10],
+    registers: [this.registry],
+  });
+
   readonly handedOff = new Counter({
     name: 'tnth_starter_events_handed_off_total',
     help: 'Interruption events Temporal accepted (signal-with-start), by event kind',

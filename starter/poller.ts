@@ -26,6 +26,7 @@ export async function poll(context: BatchContext, signal: AbortSignal): Promise<
       continue;
     }
     if (messages.length > 0) {
+      context.metrics.receiveBatchSize.observe(messages.length);
       await processBatch(messages, context).catch((error: unknown) =>
         context.logger.error({ err: error }, 'unexpected failure handling a batch; its messages will come back'),
       );

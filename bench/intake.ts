@@ -1,0 +1,252 @@
+// `npm run bench:intake`: hand-off throughput and latency of the starter against the local stack.
+// Sends BENCH_MESSAGES (1,000) messages to a fresh queue of the stack's SQS while a starter runs in this
+// process, and times each from just before its SendMessageBatch call to the moment Temporal accepted its
+// signal-with-start (the workflow started). BENCH_RUNS (3) runs, then two diagnostics that take SQS or
+// Temporal out of the way, to show which one limits the figure. Not part of the tests.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateQueueCommand, DeleteQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Client, Connection } from '@temporalio/client';
+import { pino } from 'pino';
+import { loadStarterConfig } from '../starter/config.js';
+import type { HandOff } from '../starter/hand-off.js';
+import { StarterMetrics } from '../starter/metrics.js';
+import type { BatchFailure, MessageQueue, QueueMessage } from '../starter/queue.js';
+import { runStarter } from '../starter/starter.js';
+import { loadStackEnv } from '../test/helpers/stack-env.js';
+
+const messages = Number(process.env.BENCH_MESSAGES ?? 1_000);
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+/** SendMessageBatch calls in flight at once, so sending keeps ahead of the starter where it can. */
+const sendConcurrency = 8;
+/** Single-event kinds, in the mix an ASG-heavy cluster sees: each message starts one workflow. */
+const templates = [
+  'asg-terminate.eventbridge.json',
+  'asg-terminate.notification.json',
+  'spot-interruption.eventbridge.json',
+  'rebalance-recommendation.eventbridge.json',
+  'state-change.stopping.eventbridge.json',
+  'asg-launch.sns.json',
+].map((name) => readFileSync(resolve(import.meta.dirname, '../test/fixtures/messages', name), 'utf8'));
+
+interface RunResult {
+  seconds: number;
+  throughput: number;
+  sendRate: number;
+  p50: number;
+  p99: number;
+  max: number;
+  perReceive: number;
+}
+
+const freshInstanceId = () => `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
+
+/** One body per message, each naming one fresh instance. */
+function bodies(count = messages): { instanceId: string; body: string }[] {
+  return Array.from({ length: count }, (_, index) => {
+    const instanceId = freshInstanceId();
+    return { instanceId, body: templates[index % templates.length]!.replaceAll(/i-[0-9a-f]{17}/g, instanceId) };
+  });
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+
+async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 600_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+async function terminateTaskQueue(client: Client, taskQueue: string): Promise<void> {
+  await client.connection.workflowService.startBatchOperation({
+    namespace: client.options.namespace,
+    jobId: randomUUID(),
+    reason: 'bench:intake cleanup',
+    visibilityQuery: `TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"`,
+    terminationOperation: {},
+  });
+}
+
+async function averageReceiveBatch(metrics: StarterMetrics): Promise<number> {
+  const { values } = await metrics.receiveBatchSize.get();
+  const value = (suffix: string) => values.find((v) => v.metricName?.endsWith(suffix))?.value ?? 0;
+  return value('_sum') / Math.max(1, value('_count'));
+}
+
+/**
+ * One run: a starter on a fresh queue, then the messages sent as fast as the emulator takes them.
+ * With `handOff: 'none'` Temporal is left out (the hand-off does nothing): SQS alone.
+ */
+async function endToEnd(sqs: SQSClient, client: Client, handOff: 'temporal' | 'none'): Promise<RunResult> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-intake-${randomUUID()}` }));
+  if (!QueueUrl) throw new Error('no queue');
+  const taskQueue = `bench-intake-${randomUUID()}`;
+  const sentAt = new Map<string, number>();
+  const acceptedAt = new Map<string, number>();
+  const metrics = new StarterMetrics();
+  const stop = new AbortController();
+  const starter = runStarter(
+    loadStarterConfig({ ...process.env, QUEUE_URL: QueueUrl, TEMPORAL_TASK_QUEUE: taskQueue }),
+    {
+      logger: pino({ level: 'warn' }),
+      signal: stop.signal,
+      metrics,
+      wrapHandOff:
+        (temporal): HandOff =>
+        async (event) => {
+          if (handOff === 'temporal') await temporal(event);
+          acceptedAt.set(event.instanceId, performance.now());
+        },
+    },
+  );
+  try {
+    // One message first, so the gRPC connection is up before the clock starts.
+    const [warmUp] = bodies(1);
+    await sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: '0', MessageBody: warmUp!.body }] }));
+    await waitUntil('the warm-up hand-off', () => acceptedAt.has(warmUp!.instanceId));
+    acceptedAt.clear();
+
+    const all = bodies();
+    const batches = Array.from({ length: Math.ceil(all.length / 10) }, (_, b) => all.slice(b * 10, b * 10 + 10));
+    const started = performance.now();
+    const sendAll = async () => {
+      for (let batch = batches.shift(); batch; batch = batches.shift()) {
+        const now = performance.now();
+        for (const { instanceId } of batch) sentAt.set(instanceId, now);
+        await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl,
+            Entries: batch.map(({ body }, entry) => ({ Id: String(entry), MessageBody: body })),
+          }),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: sendConcurrency }, sendAll));
+    const sent = performance.now();
+    await waitUntil(`${messages} hand-offs`, () => all.every(({ instanceId }) => acceptedAt.has(instanceId)));
+    const finished = Math.max(...acceptedAt.values());
+    const latencies = all
+      .map(({ instanceId }) => acceptedAt.get(instanceId)! - sentAt.get(instanceId)!)
+      .sort((a, b) => a - b);
+    if (handOff === 'temporal') {
+      await waitUntil(`${messages} workflows in Temporal`, async () => {
+        const { count } = await client.workflow.count(`TaskQueue = "${taskQueue}"`);
+        return count >= messages + 1;
+      });
+    }
+    const seconds = (finished - started) / 1000;
+    return {
+      seconds,
+      throughput: messages / seconds,
+      sendRate: messages / ((sent - started) / 1000),
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      max: latencies.at(-1)!,
+      perReceive: await averageReceiveBatch(metrics),
+    };
+  } finally {
+    stop.abort();
+    await starter;
+    if (handOff === 'temporal') await terminateTaskQueue(client, taskQueue);
+    await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+  }
+}
+
+/** Serves the bodies 10 at a time, as fast as asked: the starter and Temporal without SQS in the way. */
+class MemoryQueue implements MessageQueue {
+  private next = 0;
+  deleted = 0;
+
+  constructor(private readonly messages: QueueMessage[]) {}
+
+  async receive(signal: AbortSignal): Promise<QueueMessage[]> {
+    const batch = this.messages.slice(this.next, this.next + 10);
+    this.next += batch.length;
+    if (batch.length === 0) await sleep(100, undefined, { signal }).catch(() => undefined);
+    return batch;
+  }
+
+  async delete(messages: QueueMessage[]): Promise<BatchFailure[]> {
+    this.deleted += messages.length;
+    return Promise.resolve([]);
+  }
+
+  async retryAfter(): Promise<BatchFailure[]> {
+    return Promise.resolve([]);
+  }
+}
+
+/** Temporal alone: the starter's hand-off rate when the queue costs nothing. */
+async function temporalOnly(client: Client): Promise<number> {
+  const taskQueue = `bench-intake-${randomUUID()}`;
+  const queue = new MemoryQueue(
+    bodies().map(({ body }, index) => ({ messageId: `m${index}`, receiptHandle: `r${index}`, body })),
+  );
+  const stop = new AbortController();
+  const started = performance.now();
+  const starter = runStarter(
+    loadStarterConfig({ ...process.env, QUEUE_URL: 'http://memory.invalid/queue', TEMPORAL_TASK_QUEUE: taskQueue }),
+    { logger: pino({ level: 'warn' }), signal: stop.signal, queue },
+  );
+  try {
+    await waitUntil(`${messages} hand-offs`, () => queue.deleted >= messages);
+    return messages / ((performance.now() - started) / 1000);
+  } finally {
+    stop.abort();
+    await starter;
+    await terminateTaskQueue(client, taskQueue);
+  }
+}
+
+const describeRun = (r: RunResult) =>
+  `${messages} messages in ${r.seconds.toFixed(1)} s = ${r.throughput.toFixed(0)} messages/s handed off ` +
+  `(sent at ${r.sendRate.toFixed(0)}/s, ${r.perReceive.toFixed(1)} per receive); send -> workflow started ` +
+  `p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms, max ${r.max.toFixed(0)} ms`;
+
+async function main(): Promise<void> {
+  loadStackEnv();
+  const pollers = loadStarterConfig({ ...process.env, QUEUE_URL: 'http://localhost/q' }).STARTER_POLLERS;
+  console.log(
+    `bench:intake on ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ` +
+      `${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; ` +
+      `stack on the same machine: Temporal ${process.env.TEMPORAL_ADDRESS}, SQS ${process.env.AWS_ENDPOINT_URL}; ` +
+      `${pollers} pollers; ${messages} messages x ${runs} runs`,
+  );
+  const sqs = new SQSClient({});
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS });
+  const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  try {
+    const results: RunResult[] = [];
+    for (let index = 1; index <= runs; index++) {
+      const result = await endToEnd(sqs, client, 'temporal');
+      console.log(`run ${index}: ${describeRun(result)}`);
+      results.push(result);
+    }
+    if (results.length > 0) {
+      const throughputs = results.map((r) => r.throughput);
+      const mean = throughputs.reduce((a, b) => a + b, 0) / throughputs.length;
+      console.log(
+        `throughput: mean ${mean.toFixed(0)} messages/s, min ${Math.min(...throughputs).toFixed(0)}, ` +
+          `max ${Math.max(...throughputs).toFixed(0)} (target >= 200); ` +
+          `p50 ${results.map((r) => r.p50.toFixed(0)).join(' / ')} ms; p99 ${results.map((r) => r.p99.toFixed(0)).join(' / ')} ms`,
+      );
+    }
+    if (process.env.BENCH_DIAGNOSTICS !== 'false') {
+      console.log(`diagnostic, SQS only (hand-off does nothing): ${describeRun(await endToEnd(sqs, client, 'none'))}`);
+      const rate = await temporalOnly(client);
+      console.log(`diagnostic, Temporal only (in-memory queue): ${rate.toFixed(0)} messages/s handed off`);
+    }
+  } finally {
+    sqs.destroy();
+    await connection.close();
+  }
+}
+
+await main();
