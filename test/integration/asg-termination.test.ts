@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Client, Connection } from '@temporalio/client';
 import { searchAttributes } from '../../common/search-attributes.js';
 import { launchWorkflowId, statusQuery, terminationWorkflowId } from '../../common/names.js';
@@ -36,13 +40,30 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
   let queue: QueueRef;
   let worker: TnthProcess;
   let starter: TnthProcess;
+  let webhookServer: Server;
+  const webhooks: { authorization: string | undefined; body: string }[] = [];
+  const webhookSecret = `SECRET-${randomUUID()}`;
 
   /** One worker and one starter for the suite, as a user runs them, on the suite's own queue and task queue. */
   before(async () => {
     ({ client, connection } = await stackClient());
     await kube.ensureNamespace();
     queue = await createQueue(aws.sqs, 'tnth-integration');
+    webhookServer = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        webhooks.push({ authorization: req.headers.authorization, body });
+        res.end();
+      });
+    });
+    await new Promise<void>((done) => webhookServer.listen(0, '127.0.0.1', done));
+    const webhookPort = (webhookServer.address() as AddressInfo).port;
     const env = {
+      WEBHOOK_URL: `http://127.0.0.1:${webhookPort}/hooks/${webhookSecret}`,
+      WEBHOOK_HEADERS: JSON.stringify({ Authorization: `Bearer ${webhookSecret}` }),
+      WEBHOOK_TEMPLATE: '{"text":"{{ .Kind }} {{ .InstanceID }} {{ .NodeName }} {{ .EventID }}"}',
+      EMIT_KUBERNETES_EVENTS: 'true',
       TEMPORAL_TASK_QUEUE: uniqueTaskQueue('integration'),
       KUBECONFIG: stackVar('SERVICE_KUBECONFIG'),
       QUEUE_URL: queue.url,
@@ -63,6 +84,7 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
     await kube.cleanup();
     await Promise.all(groups.map((g) => g.delete()));
     await connection?.close();
+    webhookServer?.close();
     assert.deepEqual(
       codes,
       [0, 0],
@@ -181,5 +203,57 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
     await waitFor('the instance InService', async () => (await groupInstances(group)).get(instanceId) === 'InService');
     const completions = await lifecycleCalls({ group: group.groupName, actions: ['CompleteLifecycleAction'] });
     assert.equal(completions.length, 1);
+  });
+
+  it('drains on a Spot interruption from an EventBridge message, sends one webhook and records NTH events, with no secret in the logs', async () => {
+    const group = await createGroupWithHook({ queue: false, tags: { [managedTag]: 'true' } });
+    groups.push(group);
+    const instanceId = group.instanceIds[0]!;
+    const nodeName = (await describeInstance(aws.ec2, instanceId))?.PrivateDnsName;
+    await kube.node({ name: nodeName!, instanceId });
+    await kube.nodeReady(nodeName!);
+    const pod = await kube.replicaSetPod(nodeName!, { gracePeriodSeconds: 1 });
+    await kube.podRunning(pod.metadata!.name!);
+    const eventId = randomUUID();
+    await aws.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queue.url,
+        MessageBody: JSON.stringify({
+          version: '0',
+          id: eventId,
+          'detail-type': 'EC2 Spot Instance Interruption Warning',
+          source: 'aws.ec2',
+          account: '123456789012',
+          time: new Date().toISOString(),
+          region: 'us-east-1',
+          resources: [`arn:aws:ec2:us-east-1:123456789012:instance/${instanceId}`],
+          detail: { 'instance-id': instanceId, 'instance-action': 'terminate' },
+        }),
+      }),
+    );
+    const status = await waitFor(
+      'the Spot termination to finish',
+      async () =>
+        (await client.workflow
+          .getHandle(terminationWorkflowId(instanceId))
+          .result()
+          .catch(() => undefined)) as TerminationStatus | undefined,
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    assert.equal(status.phase, 'Done');
+    assert.deepEqual(status.kinds, ['spot-interruption']);
+    await kube.podGone(pod.metadata!.name!);
+
+    const mine = webhooks.filter((w) => w.body.includes(eventId));
+    assert.equal(mine.length, 1, 'one webhook for the event');
+    assert.deepEqual(JSON.parse(mine[0]!.body), { text: `SPOT_ITN ${instanceId} ${nodeName} ${eventId}` });
+    assert.equal(mine[0]!.authorization, `Bearer ${webhookSecret}`);
+
+    const { items } = await kube.kube.core.listNamespacedEvent({
+      namespace: 'default',
+      fieldSelector: `involvedObject.name=${nodeName}`,
+    });
+    assert.deepEqual(items.map((e) => e.reason).sort(), ['CordonAndDrain', 'SpotInterruption']);
+    assert.doesNotMatch(worker.output() + starter.output(), new RegExp(webhookSecret), 'a secret reached the logs');
   });
 });
