@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `npm run dev`: the local stack, then the service in the foreground (Ctrl-C stops the service;
-# `npm run stack -- down` stops the stack).
+# `npm run dev`: the local stack, then the worker and the starter in the foreground on the stack's
+# queue `tnth-dev`, as the service's own Kubernetes identity. Ctrl-C stops the service;
+# `npm run stack -- down` stops the stack.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$TNTH_ROOT"
@@ -8,17 +9,18 @@ bash dev/stack.sh up
 set -a
 source .stack/env
 set +a
+QUEUE_URL=${QUEUE_URL:-$(node --import tsx dev/dev-queue.ts)}
+export QUEUE_URL KUBECONFIG=$SERVICE_KUBECONFIG
 echo "Temporal Web UI: $TEMPORAL_UI_URL"
+echo "Interruption queue: $QUEUE_URL"
 pids=()
 trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait' INT TERM
 node --import tsx bin/tnth.ts worker &
 pids+=($!)
-if [[ -f starter/main.ts && -n ${QUEUE_URL:-} ]]; then
-  node --import tsx bin/tnth.ts starter &
-  pids+=($!)
-fi
-wait -n "${pids[@]}"
-status=$?
+node --import tsx bin/tnth.ts starter &
+pids+=($!)
+status=0
+wait -n "${pids[@]}" || status=$?
 kill -TERM "${pids[@]}" 2>/dev/null || true
-wait
+wait || true
 exit "$status"
