@@ -10,7 +10,7 @@
  * The launch form is the same with `autoscaling:EC2_INSTANCE_LAUNCHING`.
  */
 import { z } from 'zod';
-import { isoTime } from './fields.js';
+import { isoTime, nonEmpty } from './fields.js';
 import { lifecycleActionFields, lifecycleEvent, lifecycleTransitions } from './lifecycle.js';
 import { defineMessageKind, type MessageKind } from './message-kind.js';
 
@@ -25,7 +25,7 @@ function asgNotification(kind: keyof typeof lifecycleTransitions): MessageKind {
     schema: z.object({
       Service: z.literal(autoScalingService),
       Time: isoTime,
-      RequestId: z.string().min(1),
+      RequestId: nonEmpty,
       ...lifecycleActionFields,
       LifecycleTransition: z.literal(transition),
     }),

@@ -6,7 +6,7 @@ export const instanceId = z.string().regex(/^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$/, 'e
 /** AWS writes ISO 8601 times with `Z`; an offset is accepted, anything else is a broken message. */
 export const isoTime = z.iso.datetime({ offset: true });
 
-const nonEmpty = z.string().min(1);
+export const nonEmpty = z.string().min(1);
 
 /**
  * The envelope EventBridge puts around every event it delivers to SQS. `id` is unique per event and

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import type { LifecycleEvent } from '../../common/events.js';
-import { instanceId } from './fields.js';
-
-const nonEmpty = z.string().min(1);
+import { instanceId, nonEmpty } from './fields.js';
 
 /** The fields of an ASG lifecycle action, the same in EventBridge's `detail` and in direct notifications. */
 export const lifecycleActionFields = {
