@@ -60,13 +60,14 @@ export class Runbook {
     state.status.nodeName = node.name;
     upsertSearchAttributes([{ key: searchAttributes.nodeName, value: node.name }]);
     const notifier = new Notifier(state, settings, events);
-    const instanceType = node.labels['node.kubernetes.io/instance-type'];
+    const nodeContext = { name: node.name, providerId: node.providerId, labels: node.labels ?? {} };
+    const instanceType = nodeContext.labels['node.kubernetes.io/instance-type'];
     if (settings.checkTagBeforeDraining && instance?.tags[settings.managedTag] === undefined) {
       this.setPhase('NotManaged');
       state.decide(`instance lacks the tag ${settings.managedTag} (CHECK_TAG_BEFORE_DRAINING): not handled`);
       return;
     }
-    await notifier.interruption(node);
+    await notifier.interruption(nodeContext);
 
     this.setPhase('Cordoning');
     const taints = preDrainTaints(state.status.kinds, events[0]?.eventId ?? instanceId, settings);
@@ -87,7 +88,10 @@ export class Runbook {
       return;
     }
     const open = state.openLifecycle();
-    await notifier.outcome(node, outcome === 'gave-up' ? 'failed' : outcome === 'not-drained' ? 'cordoned' : 'drained');
+    await notifier.outcome(
+      nodeContext,
+      outcome === 'gave-up' ? 'failed' : outcome === 'not-drained' ? 'cordoned' : 'drained',
+    );
     if (outcome === 'gave-up') {
       const result = settings.lifecycleResultOnFailure;
       if (open && result !== 'NONE') await this.completeLifecycle(open, result);
@@ -96,7 +100,7 @@ export class Runbook {
         state.lifecycleEnded(open, 'left-to-expire');
       }
       this.setPhase('Failed');
-      await notifier.webhook(node, instanceType, true);
+      await notifier.webhook(nodeContext, instanceType, true);
       throw ApplicationFailure.create({
         type: 'DrainFailed',
         nonRetryable: true,
@@ -114,7 +118,7 @@ export class Runbook {
       await this.completeLifecycle(open, result);
     }
     this.setPhase('Done');
-    await notifier.webhook(node, instanceType, true);
+    await notifier.webhook(nodeContext, instanceType, true);
   }
 
   /** Drain attempts until one succeeds, the limits are reached, or an operator ends them. */
@@ -141,8 +145,10 @@ export class Runbook {
         Date.now() + settings.drain.nodeTerminationGracePeriodSeconds * 1000,
         Math.max(deadline, Date.now() + 1000),
       );
+      let drained: Awaited<ReturnType<ReturnType<typeof drainActivity>>> | undefined;
+      let failed = false;
       try {
-        const drained = await this.act(`drain ${nodeName} (attempt ${state.status.attempt})`, () =>
+        drained = await this.act(`drain ${nodeName} (attempt ${state.status.attempt})`, () =>
           controls.cancellableAttempt(() =>
             withLifecycleHeartbeat(
               () => (settings.dryRun ? undefined : state.openLifecycle()),
@@ -156,15 +162,19 @@ export class Runbook {
             ),
           ),
         );
-        state.status.podsLeft = [];
-        state.status.podsEvicted.push(...(drained?.evicted ?? []));
-        state.status.lastError = undefined;
-        return 'drained';
       } catch (error) {
         if (isCancellation(error) && controls.drainEnded) continue;
         if (isCancellation(error)) throw error;
+        failed = true;
         state.status.lastError = errorMessage(error);
         state.status.podsLeft = podsLeft(error) ?? state.status.podsLeft;
+      }
+      if (!failed) {
+        state.status.podsLeft = [];
+        state.status.lastError = undefined;
+        // Results recorded before the drain named its pods carry a count; running workflows replay them.
+        if (Array.isArray(drained?.evicted)) state.status.podsEvicted.push(...drained.evicted);
+        return 'drained';
       }
       const maxed = settings.drainMaxAttempts > 0 && state.status.attempt >= settings.drainMaxAttempts;
       if (maxed || Date.now() + settings.drainRetryIntervalSeconds * 1000 > deadline) {

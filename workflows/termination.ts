@@ -46,6 +46,11 @@ export async function terminationWorkflow(input: WorkflowInput): Promise<Termina
     ranOnce = true;
     if (state.status.phase === 'Stopped') break;
   }
+  if (controls.stop && state.status.phase !== 'Stopped') {
+    state.setPhase('Stopped');
+    state.decide('stopped by an operator before the runbook ran');
+    upsertSearchAttributes([{ key: searchAttributes.terminationPhase, value: 'Stopped' }]);
+  }
   await condition(allHandlersFinished);
   return state.status;
 }

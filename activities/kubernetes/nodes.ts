@@ -7,7 +7,8 @@ export interface NodeFacts {
   ready: boolean;
   unschedulable: boolean;
   providerId: string | undefined;
-  labels: Record<string, string>;
+  /** Absent in results recorded by workers before labels were reported; running workflows replay them. */
+  labels?: Record<string, string>;
 }
 
 export interface NodeLookup {
