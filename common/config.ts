@@ -24,6 +24,8 @@ const optionalText = z
   .string()
   .optional()
   .transform((value) => (value === '' ? undefined : value));
+const blankIsUnset = (value: unknown) => (value === '' ? undefined : value);
+const optionalUrl = z.preprocess(blankIsUnset, z.url({ protocol: /^https?$/ }).optional());
 
 const schema = z.object({
   // Temporal
@@ -36,9 +38,16 @@ const schema = z.object({
   TEMPORAL_TLS_KEY_FILE: optionalText,
   TEMPORAL_TLS_SERVER_NAME: optionalText,
   TEMPORAL_API_KEY: optionalText,
-  // AWS
-  QUEUE_URL: optionalText,
-  AWS_REGION: optionalText,
+  // AWS (the SDK reads AWS_REGION and AWS_ENDPOINT_URL itself; checked here so a typo fails at start)
+  QUEUE_URL: optionalUrl,
+  AWS_REGION: z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as us-east-1')
+      .optional(),
+  ),
+  AWS_ENDPOINT_URL: optionalUrl,
   // Draining (NTH names)
   DRY_RUN: bool(false),
   CORDON_ONLY: bool(false),

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { pino } from 'pino';
+import { createLogger } from '../common/logging.js';
 import { ConfigError, loadStarterConfig } from './config.js';
 import { serveMetrics, StarterMetrics } from './metrics.js';
 import { runStarter } from './starter.js';
@@ -17,12 +17,7 @@ export async function main(_args: string[]): Promise<number> {
     console.error(`tnth starter: ${error.message}`);
     return 2;
   }
-  const logger = pino({
-    name: 'tnth-starter',
-    level: config.LOG_LEVEL,
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  });
+  const logger = createLogger(config, 'tnth-starter');
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'stopping: no new receives, finishing hand-offs in flight');

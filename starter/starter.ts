@@ -1,6 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { temporalConnectionOptions } from '../common/temporal-connection.js';
 import { Backoff } from './backoff.js';
 import type { StarterConfig } from './config.js';
 import { temporalHandOff, type HandOff } from './hand-off.js';
@@ -34,7 +35,7 @@ export async function runStarter(config: StarterConfig, options: StarterOptions)
   const { logger, signal } = options;
   const metrics = options.metrics ?? new StarterMetrics();
   const connection = Connection.lazy({
-    address: config.TEMPORAL_ADDRESS,
+    ...(await temporalConnectionOptions(config)),
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: grpcAttempts }))],
     // grpc-js stretches reconnect attempts to two minutes apart by default; once Temporal is back the
     // starter should notice within seconds.

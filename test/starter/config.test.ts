@@ -38,7 +38,7 @@ describe('starter: configuration from the environment', () => {
           'PROMETHEUS_SERVER_PORT',
           'AWS_REGION',
         ]) {
-          assert.match(error.message, new RegExp(`${name}: `));
+          assert.match(error.message, new RegExp(`${name}=`));
         }
         assert.match(error.message, /"four"/);
         return true;

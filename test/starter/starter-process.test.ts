@@ -65,8 +65,8 @@ describe('tnth starter as a process, on the stack', function () {
     const starter = startTnth('starter', { QUEUE_URL: 'sqs-queue-without-scheme', STARTER_POLLERS: '0' });
     processes.push(starter);
     assert.equal(await starter.exited, 2);
-    assert.match(starter.output(), /QUEUE_URL: /);
-    assert.match(starter.output(), /STARTER_POLLERS: /);
+    assert.match(starter.output(), /QUEUE_URL="sqs-queue-without-scheme": /);
+    assert.match(starter.output(), /STARTER_POLLERS="0": /);
   });
 
   for (const format of ['direct', 'eventbridge'] as const) {
