@@ -32,6 +32,8 @@ export function temporalHandOff(client: Client, taskQueue: string, timeoutMs: nu
         signal: interruptionSignal,
         signalArgs: [event],
         typedSearchAttributes: attributes,
+        // Shown in the Web UI's list and header when this call starts the workflow.
+        staticSummary: `${event.kind} of ${event.instanceId}${'autoScalingGroupName' in event ? ` (${event.autoScalingGroupName})` : ''}`,
       }),
     );
   };
