@@ -90,6 +90,9 @@ const schema = z.object({
   ENABLE_PROBES_SERVER: bool(false),
   PROBES_SERVER_PORT: int(8080, 1, 65535),
   SHUTDOWN_GRACE_PERIOD: int(30, 1),
+  // Each termination holds two long activities (drain and heartbeat), mostly asleep: a worker can
+  // run a thousand terminations at once for little memory, far beyond the SDK's default of 100.
+  MAX_CONCURRENT_ACTIVITIES: int(2000, 1, 100000),
   STARTER_POLLERS: int(4, 1, 100),
 });
 

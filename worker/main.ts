@@ -81,6 +81,7 @@ export async function main(_args: string[]): Promise<number> {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       activities,
       shutdownGraceTime: `${config.SHUTDOWN_GRACE_PERIOD} seconds`,
+      maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT_ACTIVITIES,
     });
     if (config.ENABLE_PROMETHEUS_SERVER) {
       const sdkMetrics = `http://${sdkMetricsAddress(config)}/metrics`;

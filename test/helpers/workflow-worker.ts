@@ -2,6 +2,7 @@ import {
   bundleWorkflowCode,
   Worker,
   type NativeConnection,
+  type WorkerOptions,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { bundlerOptions, workflowsPath } from '../../worker/workflow-bundle.js';
@@ -26,8 +27,14 @@ const quietLogger = {
 };
 
 /** A worker on its own task queue with the given (usually stubbed) activities. */
-export async function testWorker(connection: NativeConnection, taskQueue: string, activities: object): Promise<Worker> {
+export async function testWorker(
+  connection: NativeConnection,
+  taskQueue: string,
+  activities: object,
+  options: Partial<WorkerOptions> = {},
+): Promise<Worker> {
   return Worker.create({
+    ...options,
     connection,
     namespace: stackVar('TEMPORAL_NAMESPACE'),
     taskQueue,
