@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadYaml } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import { workflowBundleVariable } from '../../worker/prebuilt-bundle.js';
 import { execForm, parseCopy, parseDockerfile, type Stage } from './dockerfile.js';
 import { root } from './tools.js';
@@ -75,9 +75,9 @@ describe('Dockerfile: a multi-stage Node 24 image running the compiled service a
     const [uid, gid] = user.split(':');
     assert.match(uid!, /^\d+$/, 'numeric, so Kubernetes runAsNonRoot can verify it');
     assert.notEqual(Number(uid), 0);
-    const values = loadYaml<{ podSecurityContext: { runAsUser: number; runAsGroup: number } }>(
-      readFileSync(join(root, 'deploy/helm/tnth/values.yaml'), 'utf8'),
-    );
+    const values = parse(readFileSync(join(root, 'deploy/helm/tnth/values.yaml'), 'utf8')) as {
+      podSecurityContext: { runAsUser: number; runAsGroup: number };
+    };
     assert.equal(values.podSecurityContext.runAsUser, Number(uid));
     if (gid !== undefined) assert.equal(values.podSecurityContext.runAsGroup, Number(gid));
   });

@@ -1,0 +1,306 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { request, type RequestOptions } from 'node:https';
+import { join } from 'node:path';
+import {
+  KubeConfig,
+  type KubernetesObject,
+  type V1ClusterRole,
+  type V1ClusterRoleBinding,
+  type V1Deployment,
+  type V1EnvVar,
+  type V1PodDisruptionBudget,
+  type V1Service,
+  type V1ServiceAccount,
+} from '@kubernetes/client-node';
+import { parse, parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../common/config.js';
+import { loadStarterConfig } from '../../starter/config.js';
+import { stackVar } from '../helpers/stack-env.js';
+import { configVariables, unknownVariables } from './service-env.js';
+import { deployTools, installTimeoutMs, root, runTool } from './tools.js';
+
+const chart = join(root, 'deploy/helm/tnth');
+const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/tnth-interruptions';
+/** The stack's ServiceAccount namespace: it exists there, so the dry run below can place objects in it. */
+const namespace = 'tnth';
+const release = `chart-${randomBytes(3).toString('hex')}`;
+const values = parse(readFileSync(join(chart, 'values.yaml'), 'utf8')) as { config: Record<string, string> };
+/** Set by a user through extraEnv when needed (a VPC endpoint), not a chart value. */
+const leftToExtraEnv = ['AWS_ENDPOINT_URL'];
+const secretVariables = ['WEBHOOK_URL', 'WEBHOOK_HEADERS', 'TEMPORAL_API_KEY'];
+
+async function helm(args: string[]): Promise<string> {
+  return runTool((await deployTools()).helm, args);
+}
+
+/** `helm template` of the chart with aws.queueURL and `sets` (`--set` each). */
+async function render(sets: string[] = [], { queue = true } = {}): Promise<KubernetesObject[]> {
+  const args = ['template', release, chart, '--namespace', namespace];
+  for (const set of [...(queue ? [`aws.queueURL=${queueUrl}`] : []), ...sets]) args.push('--set', set);
+  // Parsed as written: a typed loader (client-node's loadAllYaml) would drop misspelled fields unseen.
+  const documents = parseAllDocuments(await helm(args));
+  for (const document of documents) assert.deepEqual(document.errors, [], 'helm template printed valid YAML');
+  return documents.map((d) => d.toJS() as KubernetesObject | null).filter((o): o is KubernetesObject => !!o);
+}
+
+/** The API path that creates `object` (the kinds this chart renders). */
+function createPath(object: KubernetesObject): string {
+  const plural: Record<string, string> = {
+    Deployment: 'deployments',
+    PodDisruptionBudget: 'poddisruptionbudgets',
+    Service: 'services',
+    ServiceAccount: 'serviceaccounts',
+    ClusterRole: 'clusterroles',
+    ClusterRoleBinding: 'clusterrolebindings',
+  };
+  const resource = plural[object.kind!];
+  assert.ok(resource, `no API path known for ${object.kind}`);
+  const group = object.apiVersion!.includes('/') ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
+  const scope = object.metadata?.namespace ? `/namespaces/${object.metadata.namespace}` : '';
+  return `${group}${scope}/${resource}`;
+}
+
+/** POSTs the object as written with dryRun=All and fieldValidation=Strict: validated, admitted, not stored. */
+async function dryRunCreate(kubeconfig: KubeConfig, object: KubernetesObject): Promise<void> {
+  const server = new URL(kubeconfig.getCurrentCluster()!.server);
+  const options: RequestOptions = {
+    host: server.hostname,
+    port: server.port,
+    method: 'POST',
+    path: `${createPath(object)}?dryRun=All&fieldValidation=Strict`,
+    headers: { 'content-type': 'application/json' },
+  };
+  await kubeconfig.applyToHTTPSOptions(options);
+  const [status, body] = await new Promise<[number, string]>((resolve, reject) => {
+    const req = request(options, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve([res.statusCode ?? 0, text]));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(object));
+  });
+  assert.equal(status, 201, `${object.kind} ${object.metadata?.name}: ${body}`);
+}
+
+const ofKind = <T extends KubernetesObject>(objects: KubernetesObject[], kind: string) =>
+  objects.filter((o) => o.kind === kind) as T[];
+const deployment = (objects: KubernetesObject[], component: string) => {
+  const found = ofKind<V1Deployment>(objects, 'Deployment').find(
+    (d) => d.metadata?.labels?.['app.kubernetes.io/component'] === component,
+  );
+  assert.ok(found, `a ${component} Deployment`);
+  return found;
+};
+const container = (d: V1Deployment) => d.spec!.template.spec!.containers[0]!;
+/** A container's plain `value` environment, as the process sees it (secret references left out). */
+const plainEnv = (d: V1Deployment): Record<string, string> =>
+  Object.fromEntries((container(d).env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+const envVar = (d: V1Deployment, name: string): V1EnvVar | undefined => container(d).env?.find((e) => e.name === name);
+
+describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', function () {
+  this.timeout(installTimeoutMs);
+  let objects: KubernetesObject[];
+
+  before(async () => {
+    objects = await render();
+  });
+
+  it('passes `helm lint --strict`', async () => {
+    await helm(['lint', '--strict', chart, '--set', `aws.queueURL=${queueUrl}`]);
+  });
+
+  it('renders worker and starter Deployments, ServiceAccount, ClusterRole and binding, PDBs and a metrics Service', () => {
+    const kinds = objects.map((o) => o.kind).sort();
+    assert.deepEqual(kinds, [
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Deployment',
+      'Deployment',
+      'PodDisruptionBudget',
+      'PodDisruptionBudget',
+      'Service',
+      'ServiceAccount',
+    ]);
+    assert.deepEqual(container(deployment(objects, 'worker')).args, ['worker']);
+    assert.deepEqual(container(deployment(objects, 'starter')).args, ['starter']);
+    for (const o of objects.filter((o) => !o.kind!.startsWith('Cluster')))
+      assert.equal(o.metadata?.namespace, namespace);
+  });
+
+  it('refuses to render without aws.queueURL, naming the value', async () => {
+    await assert.rejects(render([], { queue: false }), /aws\.queueURL is required/);
+  });
+
+  it("grants the rules of deploy/rbac/clusterrole.yaml, no more, to the pods' ServiceAccount", () => {
+    const reference = parse(readFileSync(join(root, 'deploy/rbac/clusterrole.yaml'), 'utf8')) as V1ClusterRole;
+    const [role] = ofKind<V1ClusterRole>(objects, 'ClusterRole');
+    assert.deepEqual(role!.rules, reference.rules);
+    const [binding] = ofKind<V1ClusterRoleBinding>(objects, 'ClusterRoleBinding');
+    const [account] = ofKind<V1ServiceAccount>(objects, 'ServiceAccount');
+    assert.deepEqual(binding!.roleRef, {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: role!.metadata!.name,
+    });
+    assert.deepEqual(binding!.subjects, [{ kind: 'ServiceAccount', name: account!.metadata!.name, namespace }]);
+    for (const component of ['worker', 'starter'])
+      assert.equal(deployment(objects, component).spec!.template.spec!.serviceAccountName, account!.metadata!.name);
+  });
+
+  it("gives both processes an environment the service accepts, with the service's own defaults", () => {
+    // Through JSON: an empty value and an absent one both mean unset.
+    const settings = (env: Record<string, string>) => JSON.parse(JSON.stringify(loadConfig(env))) as unknown;
+    assert.deepEqual(settings(values.config), settings({}), "values.yaml's config holds the service's defaults");
+    const worker = plainEnv(deployment(objects, 'worker'));
+    const starter = plainEnv(deployment(objects, 'starter'));
+    assert.doesNotThrow(() => loadConfig(worker));
+    assert.doesNotThrow(() => loadStarterConfig(starter));
+    assert.deepEqual(unknownVariables(worker), [], 'variables no process reads');
+    assert.equal(worker.TEMPORAL_TASK_QUEUE, starter.TEMPORAL_TASK_QUEUE, 'worker and starter share the task queue');
+    assert.equal(starter.QUEUE_URL, queueUrl);
+  });
+
+  it('can set every variable the service reads: by `config`, by a chart value or from the Secret', async () => {
+    const everything = await render([
+      'aws.region=us-east-1',
+      'temporal.tls.enabled=true',
+      'temporal.tls.serverName=temporal.example.com',
+      'temporal.tls.secretName=temporal-tls',
+      'temporal.tls.clientCertificate=true',
+      'temporal.tls.serverCA=true',
+      'secrets.existingSecret=tnth',
+      'config.WEBHOOK_TEMPLATE=x',
+      'config.WEBHOOK_TEMPLATE_FILE=/etc/tnth/webhook/template',
+      'config.WEBHOOK_PROXY=http://proxy:3128',
+      'config.KUBERNETES_EVENTS_EXTRA_ANNOTATIONS=a=b',
+    ]);
+    const names = new Set((container(deployment(everything, 'worker')).env ?? []).map((e) => e.name));
+    const missing = [...configVariables()].filter((name) => !names.has(name) && !leftToExtraEnv.includes(name));
+    assert.deepEqual(missing, [], 'variables of common/config.ts the chart cannot set');
+    for (const name of Object.keys(values.config)) assert.ok(configVariables().has(name), `config.${name} is read`);
+  });
+
+  it('passes WEBHOOK_URL, WEBHOOK_HEADERS and TEMPORAL_API_KEY by reference to the existing Secret, never as values', async () => {
+    const rendered = await render(['secrets.existingSecret=tnth-secrets']);
+    for (const component of ['worker', 'starter']) {
+      const d = deployment(rendered, component);
+      for (const name of secretVariables) {
+        assert.deepEqual(envVar(d, name)?.valueFrom?.secretKeyRef, { name: 'tnth-secrets', key: name, optional: true });
+        assert.equal(envVar(d, name)?.value, undefined);
+      }
+    }
+    const none = deployment(objects, 'worker');
+    for (const name of secretVariables) assert.equal(envVar(none, name), undefined, 'no Secret, no reference');
+  });
+
+  it('gives Kubernetes a termination grace period longer than SHUTDOWN_GRACE_PERIOD', async () => {
+    for (const [rendered, grace] of [
+      [objects, Number(values.config.SHUTDOWN_GRACE_PERIOD)],
+      [await render(['config.SHUTDOWN_GRACE_PERIOD=120']), 120],
+    ] as const) {
+      for (const component of ['worker', 'starter']) {
+        const d = deployment(rendered, component);
+        assert.equal(plainEnv(d).SHUTDOWN_GRACE_PERIOD, String(grace));
+        assert.ok(d.spec!.template.spec!.terminationGracePeriodSeconds! > grace, `${component}: above ${grace} s`);
+      }
+    }
+  });
+
+  it('probes the worker on /healthz and /readyz of its probes server, and serves metrics on the port the env names', () => {
+    for (const component of ['worker', 'starter']) {
+      const d = deployment(objects, component);
+      const env = plainEnv(d);
+      const port = (name: string) => container(d).ports!.find((p) => p.name === name)!.containerPort;
+      assert.equal(env.ENABLE_PROMETHEUS_SERVER, 'true');
+      assert.equal(port('metrics'), Number(env.PROMETHEUS_SERVER_PORT));
+      assert.equal(env.ENABLE_PROBES_SERVER, 'true');
+      assert.equal(port('probes'), Number(env.PROBES_SERVER_PORT));
+    }
+    const worker = container(deployment(objects, 'worker'));
+    assert.deepEqual(worker.livenessProbe?.httpGet, { path: '/healthz', port: 'probes' });
+    assert.deepEqual(worker.readinessProbe?.httpGet, { path: '/readyz', port: 'probes' });
+    assert.deepEqual(container(deployment(objects, 'starter')).livenessProbe?.httpGet, {
+      path: '/metrics',
+      port: 'metrics',
+    });
+  });
+
+  it('runs as a non-root user with a read-only root filesystem, no privilege escalation and no capabilities', () => {
+    for (const component of ['worker', 'starter']) {
+      const d = deployment(objects, component);
+      const pod = d.spec!.template.spec!;
+      assert.equal(pod.securityContext?.runAsNonRoot, true);
+      assert.ok((pod.securityContext?.runAsUser ?? 0) > 0);
+      const security = container(d).securityContext!;
+      assert.equal(security.readOnlyRootFilesystem, true);
+      assert.equal(security.allowPrivilegeEscalation, false);
+      assert.deepEqual(security.capabilities?.drop, ['ALL']);
+      const tmp = container(d).volumeMounts?.find((m) => m.mountPath === '/tmp');
+      assert.ok(tmp && pod.volumes?.some((v) => v.name === tmp.name && v.emptyDir), 'a writable /tmp');
+    }
+  });
+
+  it('annotates the ServiceAccount with the IRSA role when given one, and not otherwise', async () => {
+    const role = 'arn:aws:iam::123456789012:role/tnth';
+    const [annotated] = ofKind<V1ServiceAccount>(await render([`serviceAccount.roleArn=${role}`]), 'ServiceAccount');
+    assert.equal(annotated!.metadata?.annotations?.['eks.amazonaws.com/role-arn'], role);
+    const [plain] = ofKind<V1ServiceAccount>(objects, 'ServiceAccount');
+    assert.equal(plain!.metadata?.annotations, undefined);
+  });
+
+  it('sets replicas per Deployment; each PDB selects its own pods and always allows an eviction', async () => {
+    const rendered = await render(['worker.replicas=3', 'starter.replicas=1']);
+    assert.equal(deployment(rendered, 'worker').spec!.replicas, 3);
+    assert.equal(deployment(rendered, 'starter').spec!.replicas, 1);
+    for (const component of ['worker', 'starter']) {
+      const labels = deployment(rendered, component).spec!.template.metadata!.labels!;
+      const pdb = ofKind<V1PodDisruptionBudget>(rendered, 'PodDisruptionBudget').find(
+        (p) => p.metadata?.labels?.['app.kubernetes.io/component'] === component,
+      )!;
+      for (const [key, value] of Object.entries(pdb.spec!.selector!.matchLabels!)) assert.equal(labels[key], value);
+      assert.equal(pdb.spec!.minAvailable, undefined);
+      assert.ok(Number(pdb.spec!.maxUnavailable) >= 1, 'a budget that allows no eviction would block node drains');
+    }
+  });
+
+  it("selects both Deployments' metrics ports with the Service, and scrapes it with the optional ServiceMonitor", async () => {
+    const [service] = ofKind<V1Service>(objects, 'Service');
+    for (const component of ['worker', 'starter']) {
+      const labels = deployment(objects, component).spec!.template.metadata!.labels!;
+      for (const [key, value] of Object.entries(service!.spec!.selector!)) assert.equal(labels[key], value);
+    }
+    assert.deepEqual(
+      service!.spec!.ports!.map((p) => [p.name, p.targetPort]),
+      [['metrics', 'metrics']],
+    );
+    const rendered = await render(['serviceMonitor.enabled=true', 'serviceMonitor.labels.release=prometheus']);
+    type ServiceMonitor = KubernetesObject & {
+      spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string }[] };
+    };
+    const [monitor] = ofKind<ServiceMonitor>(rendered, 'ServiceMonitor');
+    assert.equal(monitor!.apiVersion, 'monitoring.coreos.com/v1');
+    assert.equal(monitor!.metadata?.labels?.release, 'prometheus');
+    for (const [key, value] of Object.entries(monitor!.spec.selector.matchLabels))
+      assert.equal(service!.metadata?.labels?.[key], value);
+    assert.deepEqual(
+      monitor!.spec.endpoints.map((e) => e.port),
+      ['metrics'],
+    );
+  });
+
+  it("is accepted by a real kube-apiserver (server-side dry run on the local stack's)", async () => {
+    const kubeconfig = new KubeConfig();
+    kubeconfig.loadFromFile(stackVar('KUBECONFIG'));
+    const rendered = await render([
+      'secrets.existingSecret=tnth',
+      'temporal.tls.enabled=true',
+      'temporal.tls.secretName=temporal-tls',
+      'temporal.tls.clientCertificate=true',
+      'serviceAccount.roleArn=arn:aws:iam::123456789012:role/tnth',
+    ]);
+    for (const object of rendered) await dryRunCreate(kubeconfig, object);
+  });
+});
