@@ -48,13 +48,13 @@ export class Runbook {
       useProviderId: settings.useProviderId,
     });
     if (!node) {
-      this.setPhase('NodeNotFound');
       state.decide(
         `no node for ${instanceId} (${settings.useProviderId ? 'by provider ID' : `private DNS name ${instance?.privateDnsName ?? 'unknown'}`}): nothing to drain`,
       );
       const open = state.openLifecycle();
       if (open && settings.deleteSqsMsgIfNodeNotFound) await this.completeLifecycle(open, 'CONTINUE');
       else if (open) state.decide('lifecycle action left for Auto Scaling (DELETE_SQS_MSG_IF_NODE_NOT_FOUND=false)');
+      this.setPhase('NodeNotFound');
       return;
     }
     state.status.nodeName = node.name;
