@@ -1,53 +1,15 @@
 import assert from 'node:assert/strict';
-import type { Client, Connection } from '@temporalio/client';
-import type { NativeConnection } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { InterruptionEvent } from '../../common/events.js';
-import { interruptionSignal, statusQuery, workflowTypes } from '../../common/names.js';
 import type { NotificationData } from '../../common/notification.js';
-import type { TerminationStatus } from '../../common/status.js';
-import { asgTerminateEvent, spotInterruptionEvent } from '../helpers/events.js';
-import { stackClient, stackNativeConnection, uniqueTaskQueue } from '../helpers/temporal.js';
-import { testWorker } from '../helpers/workflow-worker.js';
-import { Recorder, stubActivities, type StubBehaviour } from './stub-activities.js';
+import { spotInterruptionEvent } from '../helpers/events.js';
+import { runTermination, useStack } from './harness.js';
 
 describe('termination workflow: dry run, CORDON_ONLY and notifications', function () {
   this.timeout(60_000);
-  let client: Client;
-  let connection: Connection;
-  let native: NativeConnection;
-
-  before(async () => {
-    ({ client, connection } = await stackClient());
-    native = await stackNativeConnection();
-  });
-  after(async () => {
-    await connection?.close();
-    await native?.close();
-  });
-
-  async function run(event: InterruptionEvent, behaviour: StubBehaviour) {
-    const rec = new Recorder();
-    const taskQueue = uniqueTaskQueue('dry');
-    const worker = await testWorker(native, taskQueue, stubActivities(rec, behaviour));
-    return worker.runUntil(async () => {
-      const handle = await client.workflow.signalWithStart(workflowTypes.termination, {
-        taskQueue,
-        workflowId: `dry-${taskQueue}`,
-        args: [{ instanceId: event.instanceId }],
-        signal: interruptionSignal,
-        signalArgs: [event],
-      });
-      try {
-        return { rec, status: (await handle.result()) as TerminationStatus, error: undefined };
-      } catch (error) {
-        return { rec, status: await handle.query(statusQuery), error };
-      }
-    });
-  }
+  const stack = useStack();
 
   it('in dry run changes nothing in AWS or Kubernetes and records every decision', async () => {
-    const { rec, status } = await run(asgTerminateEvent(), {
+    const { rec, status } = await runTermination(stack, {
       settings: { dryRun: true, webhookEnabled: true, emitKubernetesEvents: true, taintNode: true },
     });
     assert.equal(status.phase, 'Done');
@@ -75,7 +37,7 @@ describe('termination workflow: dry run, CORDON_ONLY and notifications', functio
   });
 
   it('with CORDON_ONLY cordons, does not drain, and still completes the lifecycle action', async () => {
-    const { rec, status } = await run(asgTerminateEvent(), {
+    const { rec, status } = await runTermination(stack, {
       settings: { cordonOnly: true, emitKubernetesEvents: true },
     });
     assert.equal(status.phase, 'Done');
@@ -94,7 +56,11 @@ describe('termination workflow: dry run, CORDON_ONLY and notifications', functio
 
   it('sends one webhook per event with NTH fields, and NTH events on the node', async () => {
     const event = spotInterruptionEvent();
-    const { rec, status } = await run(event, { settings: { webhookEnabled: true, emitKubernetesEvents: true } });
+    const { rec, status } = await runTermination(
+      stack,
+      { settings: { webhookEnabled: true, emitKubernetesEvents: true } },
+      { event },
+    );
     assert.equal(status.phase, 'Done');
     assert.equal(rec.heartbeats.length, 0, 'no lifecycle action, no heartbeat');
     assert.equal(rec.webhooks.length, 1);
@@ -113,7 +79,7 @@ describe('termination workflow: dry run, CORDON_ONLY and notifications', functio
   });
 
   it('reports a drain it gave up on as CordonAndDrainError, completes with ABANDON, and fails with a reason a person can act on', async () => {
-    const { rec, status, error } = await run(asgTerminateEvent(), {
+    const { rec, status, error } = await runTermination(stack, {
       drainFailures: 99,
       settings: { drainMaxAttempts: 2, emitKubernetesEvents: true, webhookEnabled: true },
     });

@@ -1,0 +1,89 @@
+import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
+import type { InterruptionEvent } from '../../common/events.js';
+import { interruptionSignal, statusQuery, workflowTypes } from '../../common/names.js';
+import type { TerminationStatus } from '../../common/status.js';
+import { asgTerminateEvent } from '../helpers/events.js';
+import { stackClient, stackNativeConnection, uniqueTaskQueue } from '../helpers/temporal.js';
+import { testWorker } from '../helpers/workflow-worker.js';
+import { Recorder, stubActivities, type StubBehaviour } from './stub-activities.js';
+
+export interface Harness {
+  client: Client;
+  native: NativeConnection;
+}
+
+/** Connections to the stack's dev server for one `describe`, opened before and closed after it. */
+export function useStack(): Harness {
+  const harness = {} as Harness;
+  let connection: Connection | undefined;
+  before(async () => {
+    let client: Client;
+    ({ client, connection } = await stackClient());
+    harness.client = client;
+    harness.native = await stackNativeConnection();
+  });
+  after(async () => {
+    await connection?.close();
+    await harness.native?.close();
+  });
+  return harness;
+}
+
+export interface TerminationRun {
+  rec: Recorder;
+  /** The workflow's result, or its last status when it failed. */
+  status: TerminationStatus;
+  /** Why the workflow failed or was cancelled, when it did. */
+  error: unknown;
+  /** When the workflow had closed, in the worker's clock. */
+  closedAt: number;
+  workflowId: string;
+}
+
+/**
+ * Runs one termination workflow on its own task queue with stubbed activities, from signal-with-start
+ * to its close; `during` acts on the running workflow (updates, cancel, queries).
+ */
+export async function runTermination(
+  harness: Harness,
+  behaviour: StubBehaviour,
+  options: {
+    event?: InterruptionEvent;
+    during?: (handle: WorkflowHandle, rec: Recorder, start: () => Promise<WorkflowHandle>) => Promise<void>;
+  } = {},
+): Promise<TerminationRun> {
+  const event = options.event ?? asgTerminateEvent();
+  const rec = new Recorder();
+  const taskQueue = uniqueTaskQueue('termination');
+  const workflowId = `termination-${event.instanceId}-${taskQueue}`;
+  const worker = await testWorker(harness.native, taskQueue, stubActivities(rec, behaviour));
+  return worker.runUntil(async () => {
+    const start = () =>
+      harness.client.workflow.signalWithStart(workflowTypes.termination, {
+        taskQueue,
+        workflowId,
+        args: [{ instanceId: event.instanceId }],
+        signal: interruptionSignal,
+        signalArgs: [event],
+      });
+    const handle = await start();
+    await options.during?.(handle, rec, start);
+    try {
+      const status = (await handle.result()) as TerminationStatus;
+      return { rec, status, error: undefined, closedAt: Date.now(), workflowId };
+    } catch (error) {
+      const closedAt = Date.now();
+      return { rec, status: await handle.query(statusQuery), error, closedAt, workflowId };
+    }
+  });
+}
+
+/** Polls `check` every 50 ms until it holds; fails naming `what` after `ms`. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
