@@ -182,7 +182,7 @@ async function createPods(kube: ReturnType<typeof kubeClients>, group: string, n
   const replicaSet = await kube.apps.createNamespacedReplicaSet({
     namespace,
     body: {
-      metadata: { name: `web-${group.slice(-8)}`, namespace, labels },
+      metadata: { name: `${group}-web`, namespace, labels },
       spec: { replicas: nodes.length * podsPerNode, selector: { matchLabels: labels }, template },
     },
   });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { builtinModules } from 'node:module';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import ts from 'typescript';
 import { parse } from 'yaml';
 import { workflowBundleVariable } from '../../worker/prebuilt-bundle.js';
 import { execForm, parseCopy, parseDockerfile, type Stage } from './dockerfile.js';
@@ -51,6 +53,56 @@ function ignored(path: string): boolean {
   return parts.some((_, i) => regexes.some((r) => r.test(parts.slice(0, i + 1).join('/'))));
 }
 
+/**
+ * The packages the shipped code (tsconfig.build.json's folders) loads at run time: every import, export-from
+ * and dynamic import() that survives compilation, by package name, with the files that load it.
+ */
+function runtimePackages(): Map<string, string[]> {
+  const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as { include: string[] };
+  const packages = new Map<string, string[]>();
+  const add = (specifier: string, file: string) => {
+    if (specifier.startsWith('.') || specifier.startsWith('node:') || builtinModules.includes(specifier)) return;
+    const name = specifier
+      .split('/')
+      .slice(0, specifier.startsWith('@') ? 2 : 1)
+      .join('/');
+    packages.set(name, [...(packages.get(name) ?? []), relative(root, file)]);
+  };
+  for (const folder of tsconfig.include) {
+    for (const entry of readdirSync(join(root, folder), { recursive: true }) as string[]) {
+      if (!entry.endsWith('.ts')) continue;
+      const file = join(root, folder, entry);
+      const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
+      const visit = (node: ts.Node): void => {
+        if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+          const clause = node.importClause;
+          const typeOnly =
+            clause?.isTypeOnly ||
+            (clause !== undefined &&
+              !clause.name &&
+              clause.namedBindings !== undefined &&
+              ts.isNamedImports(clause.namedBindings) &&
+              clause.namedBindings.elements.length > 0 &&
+              clause.namedBindings.elements.every((e) => e.isTypeOnly));
+          if (!typeOnly) add(node.moduleSpecifier.text, file);
+        } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+          if (!node.isTypeOnly) add(node.moduleSpecifier.text, file);
+        } else if (
+          ts.isCallExpression(node) &&
+          node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+          node.arguments[0] &&
+          ts.isStringLiteral(node.arguments[0])
+        ) {
+          add(node.arguments[0].text, file);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+    }
+  }
+  return packages;
+}
+
 describe('Dockerfile: a multi-stage Node 24 image running the compiled service as a non-root user', () => {
   it('builds every stage on node:24-slim (or on an earlier stage)', () => {
     const names = new Set<string>();
@@ -96,6 +148,18 @@ describe('Dockerfile: a multi-stage Node 24 image running the compiled service a
     const fromBuild = copied.filter((c) => c.from === 'build').flatMap((c) => c.sources);
     assert.deepEqual(fromBuild.sort(), ['/app/dist', '/app/package.json']);
     assert.equal(instructions(runtime, 'RUN').length, 0, 'nothing is installed or built in the runtime stage');
+  });
+
+  it('has in its production dependencies every package the shipped code loads', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const loaded = runtimePackages();
+    assert.ok(loaded.has('@temporalio/worker'), 'the scan sees the imports');
+    const missing = [...loaded]
+      .filter(([name]) => !(name in pkg.dependencies))
+      .map(([n, files]) => `${n} (${files[0]})`);
+    assert.deepEqual(missing, [], 'loaded at run time but not installed by `npm ci --omit=dev`');
   });
 
   it('compiles with tsc -p tsconfig.build.json, not through npm run build, from every folder that build compiles', () => {
