@@ -27,8 +27,8 @@ const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/tnth-interrup
 const namespace = 'tnth';
 const release = `chart-${randomBytes(3).toString('hex')}`;
 const values = parse(readFileSync(join(chart, 'values.yaml'), 'utf8')) as { config: Record<string, string> };
-/** Set by a user through extraEnv when needed (a VPC endpoint), not a chart value. */
-const leftToExtraEnv = ['AWS_ENDPOINT_URL'];
+/** Not chart values: set through extraEnv when needed (a VPC endpoint), or by the image itself. */
+const leftToExtraEnv = ['AWS_ENDPOINT_URL', 'WORKFLOW_BUNDLE_PATH'];
 const secretVariables = ['WEBHOOK_URL', 'WEBHOOK_HEADERS', 'TEMPORAL_API_KEY'];
 
 async function helm(args: string[]): Promise<string> {
