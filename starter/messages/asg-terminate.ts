@@ -9,23 +9,6 @@
  *               "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
  *               "Origin": "AutoScalingGroup", "Destination": "EC2"}}
  */
-import { eventBridgeEvent } from './fields.js';
-import { eventBridgeDetail, isTestNotification, lifecycleDetail, lifecycleEvent } from './lifecycle.js';
-import { MessageError } from './message-error.js';
-import { defineMessageKind, validatePart } from './message-kind.js';
+import { eventBridgeLifecycleKind } from './lifecycle.js';
 
-const detailType = 'EC2 Instance-terminate Lifecycle Action';
-const name = 'asg-terminate';
-
-export const asgTerminate = defineMessageKind({
-  name,
-  source: 'aws.autoscaling',
-  detailType,
-  // The detail is checked once it is known not to be a test notification.
-  schema: eventBridgeEvent(detailType, eventBridgeDetail),
-  toEvents: ({ id, time, detail }) => {
-    if (isTestNotification(detail)) return [];
-    const action = validatePart(lifecycleDetail(name), detail, ['detail'], name);
-    return action instanceof MessageError ? action : [lifecycleEvent(name, action, time, id)];
-  },
-});
+export const asgTerminate = eventBridgeLifecycleKind('asg-terminate', 'EC2 Instance-terminate Lifecycle Action');

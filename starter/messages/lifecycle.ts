@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { LifecycleEvent } from '../../common/events.js';
-import { instanceId, nonEmpty } from './fields.js';
+import { eventBridgeEvent, instanceId, nonEmpty } from './fields.js';
+import { MessageError } from './message-error.js';
+import { defineMessageKind, validatePart } from './message-kind.js';
 
 /** The fields of an ASG lifecycle action, the same in EventBridge's `detail` and in direct notifications. */
 export const lifecycleActionFields = {
@@ -52,4 +54,20 @@ export function lifecycleEvent(
     lifecycleActionToken: action.LifecycleActionToken,
     ...(action.NotificationMetadata == null ? {} : { notificationMetadata: action.NotificationMetadata }),
   };
+}
+
+/** The EventBridge lifecycle action of one transition: its events, or none for a test notification. */
+export function eventBridgeLifecycleKind(name: keyof typeof lifecycleTransitions, detailType: string) {
+  return defineMessageKind({
+    name,
+    source: 'aws.autoscaling',
+    detailType,
+    // The detail is checked once it is known not to be a test notification.
+    schema: eventBridgeEvent(detailType, eventBridgeDetail),
+    toEvents: ({ id, time, detail }) => {
+      if (isTestNotification(detail)) return [];
+      const action = validatePart(lifecycleDetail(name), detail, ['detail'], name);
+      return action instanceof MessageError ? action : [lifecycleEvent(name, action, time, id)];
+    },
+  });
 }
