@@ -47,5 +47,7 @@ fi
 if [[ -x dev/k8s/build.sh ]]; then
   dev/k8s/build.sh
 fi
+# docker compose (as a CLI plugin) and helm, built from the Go module proxy: the deploy tests run them.
+bash dev/compose/install-tools.sh >/dev/null
 
 say "ready in $((SECONDS - started)) s (node $(node --version), tools in $TNTH_CACHE)"

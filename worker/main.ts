@@ -20,6 +20,7 @@ import { heartbeatRecordedSignal } from '../common/names.js';
 import { temporalConnectionOptions } from '../common/temporal-connection.js';
 import { createWorkerMetrics } from './metrics.js';
 import { baseWorkerOptions } from './options.js';
+import { withPrebuiltWorkflowBundle } from './prebuilt-bundle.js';
 
 /** Where the Temporal SDK's own Prometheus exporter listens, for /metrics to include its figures. */
 const sdkMetricsAddress = (config: Config) => `127.0.0.1:${config.PROMETHEUS_SERVER_PORT + 1}`;
@@ -75,7 +76,7 @@ export async function main(_args: string[]): Promise<number> {
       },
     });
     const worker = await Worker.create({
-      ...baseWorkerOptions,
+      ...withPrebuiltWorkflowBundle(baseWorkerOptions),
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
