@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { AutoScalingServiceException, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CancelledFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
+import { activityEnvironment } from '../helpers/activity-environment.js';
 import {
   createLifecycleHeartbeat,
   type LifecycleHeartbeatInput,
@@ -71,7 +71,7 @@ describe('lifecycle heartbeat activity', () => {
       onLoopChange: (d) => loops.push(d),
       tickMs: 100,
     });
-    const env = new MockActivityEnvironment();
+    const env = activityEnvironment();
     const running = env.run(activity, input({ intervalSeconds: 3600 }));
     await waitFor(() => loops.length === 1);
     const cancelledAt = Date.now();
@@ -92,7 +92,7 @@ describe('lifecycle heartbeat activity', () => {
       reportProgress: (p) => (reported.push(p), Promise.resolve()),
       tickMs: 10,
     });
-    const env = new MockActivityEnvironment();
+    const env = activityEnvironment();
     const running = env.run(activity, input());
     await waitFor(() => aws.heartbeats().length >= 3);
     env.cancel();
@@ -112,7 +112,7 @@ describe('lifecycle heartbeat activity', () => {
       tickMs: 10,
     });
     const until = Date.now() + 300;
-    const result: LifecycleHeartbeatResult = await new MockActivityEnvironment().run(
+    const result: LifecycleHeartbeatResult = await activityEnvironment().run(
       activity,
       input({ intervalSeconds: 0.1, untilEpochMs: until }),
     );
@@ -135,7 +135,7 @@ describe('lifecycle heartbeat activity', () => {
       reportProgress: () => Promise.resolve(),
       tickMs: 10,
     });
-    const result: LifecycleHeartbeatResult = await new MockActivityEnvironment().run(activity, input());
+    const result: LifecycleHeartbeatResult = await activityEnvironment().run(activity, input());
     assert.deepEqual({ end: result.end, sent: result.sent }, { end: 'action-not-active', sent: 1 });
     assert.equal(aws.heartbeats().length, 2);
   });
@@ -153,7 +153,7 @@ describe('lifecycle heartbeat activity', () => {
       tickMs: 10,
       backoffMs: { initial: 20, max: 40 },
     });
-    const env = new MockActivityEnvironment();
+    const env = activityEnvironment();
     const running = env.run(activity, input({ intervalSeconds: 3600, lastHeartbeatAt: Date.now() - 3_600_000 }));
     await waitFor(() => outcomes.includes('sent'));
     env.cancel();
@@ -169,7 +169,7 @@ describe('lifecycle heartbeat activity', () => {
       tickMs: 10,
     });
     // The last ASG heartbeat was 9.9 s ago with a 10 s interval: the next is due at once, not in 10 s.
-    const env = new MockActivityEnvironment({ heartbeatDetails: { lastHeartbeatAt: Date.now() - 9_900, sent: 7 } });
+    const env = activityEnvironment({ heartbeatDetails: { lastHeartbeatAt: Date.now() - 9_900, sent: 7 } });
     const details: unknown[] = [];
     env.on('heartbeat', (d: unknown) => details.push(d));
     const running = env.run(activity, input({ intervalSeconds: 10 }));
@@ -192,7 +192,7 @@ describe('lifecycle heartbeat activity', () => {
       reportProgress: (p) => (reported.push(p), Promise.resolve()),
       tickMs: 10,
     });
-    const env = new MockActivityEnvironment();
+    const env = activityEnvironment();
     const running = env.run(activity, input({ intervalSeconds: undefined, lastHeartbeatAt: Date.now() - 600_000 }));
     await waitFor(() => reported.length === 1);
     env.cancel();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
+import { activityEnvironment } from '../helpers/activity-environment.js';
 import { createWebhookActivities } from '../../activities/notify/webhook.js';
 import type { NotificationData } from '../../common/notification.js';
 import { defaultWebhookTemplate, renderTemplate } from '../../common/webhook-template.js';
@@ -76,7 +76,7 @@ describe('webhook notifications', () => {
       template: '{"text":"{{ .InstanceID }}"}',
       proxy: undefined,
     });
-    await new MockActivityEnvironment().run(sendWebhook, data);
+    await activityEnvironment().run(sendWebhook, data);
     assert.equal(hook.received.length, 1);
     assert.deepEqual(JSON.parse(hook.received[0]!.body), { text: 'i-0123456789abcdef0' });
     assert.equal(hook.received[0]!.headers.authorization, 'Bearer s3cret');
@@ -94,7 +94,7 @@ describe('webhook notifications', () => {
     });
     const outcomes: { nonRetryable: boolean; message: string }[] = [];
     for (let i = 0; i < 3; i++) {
-      await assert.rejects(new MockActivityEnvironment().run(sendWebhook, data), (error) => {
+      await assert.rejects(activityEnvironment().run(sendWebhook, data), (error) => {
         assert.ok(error instanceof ApplicationFailure);
         outcomes.push({ nonRetryable: error.nonRetryable === true, message: error.message });
         return true;
@@ -138,7 +138,7 @@ describe('webhook notifications', () => {
     servers.push(proxy);
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
     const { sendWebhook } = createWebhookActivities({ url: hook.url, headers: {}, template: '{}', proxy: proxyUrl });
-    await new MockActivityEnvironment().run(sendWebhook, data);
+    await activityEnvironment().run(sendWebhook, data);
     assert.equal(hook.received.length, 1);
     assert.deepEqual(tunnels, [new URL(hook.url).host]);
   });
