@@ -1,4 +1,6 @@
-"""Where the extension hooks into moto: its Auto Scaling model, its response handlers and SQS deletes.
+"""Where the extension hooks into moto: its Auto Scaling model, its response handlers and SQS (deletes are
+logged; `sqs.py` takes the walks over the whole queue out of moto's hot paths), and its request dispatch
+(`dispatch.py`).
 
 Every patch either replaces a moto method whose behaviour must change for lifecycle hooks, or wraps one
 to record what happened. `apply()` runs once per process.
@@ -17,7 +19,7 @@ from moto.autoscaling.models import (
     TerminateInstanceActivity,
 )
 
-from . import lifecycle, responses
+from . import dispatch, lifecycle, responses, sqs
 from .emulator import current
 from .notifications import TERMINATING
 
@@ -53,6 +55,8 @@ def apply() -> None:
     for name, function in backend_patches.items():
         setattr(AutoScalingBackend, name, function)
     responses.apply()
+    sqs.apply()
+    dispatch.apply()
 
 
 def active_instances(self: FakeAutoScalingGroup) -> list[InstanceState]:

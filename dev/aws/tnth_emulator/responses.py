@@ -14,7 +14,7 @@ from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.sqs.models import SQSBackend
 
-from . import lifecycle
+from . import lifecycle, sqs
 from .emulator import Emulator, current
 from .faults import Fault
 from .notifications import MessageFields, message_fields, target_exists
@@ -266,7 +266,7 @@ def _describe_receipt(backend: SQSBackend, queue_name: str, receipt_handle: str)
         queue = backend.get_queue(queue_name)
     except ServiceException:
         return MessageFields(), None
-    for message in list(queue._messages):
-        if message.had_receipt_handle(receipt_handle):
-            return message_fields(message.body), message.id
-    return MessageFields(), None
+    message = sqs.find_message(queue, receipt_handle)
+    if message is None:
+        return MessageFields(), None
+    return message_fields(message.body), message.id
