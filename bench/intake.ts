@@ -2,7 +2,9 @@
 // Sends BENCH_MESSAGES (1,000) messages to a fresh queue of the stack's SQS while a starter runs in this
 // process, and times each from just before its SendMessageBatch call to the moment Temporal accepted its
 // signal-with-start (the workflow started). BENCH_RUNS (3) runs, then two diagnostics that take SQS or
-// Temporal out of the way, to show which one limits the figure. Not part of the tests.
+// Temporal out of the way, to show which one limits the figure, and the CPU time per message Temporal, the
+// AWS emulator and this process spent. Messages are sent faster than they are handed off, so the latencies
+// mostly measure the backlog. Not part of the tests.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -11,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateQueueCommand, DeleteQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { pino } from 'pino';
 import { loadStarterConfig } from '../starter/config.js';
 import type { HandOff } from '../starter/hand-off.js';
@@ -18,6 +21,7 @@ import { StarterMetrics } from '../starter/metrics.js';
 import type { BatchFailure, MessageQueue, QueueMessage } from '../starter/queue.js';
 import { runStarter } from '../starter/starter.js';
 import { loadStackEnv } from '../test/helpers/stack-env.js';
+import { cpuPerMessage, sampleCpu } from './stack-cpu.js';
 
 const messages = Number(process.env.BENCH_MESSAGES ?? 1_000);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -41,6 +45,8 @@ interface RunResult {
   p99: number;
   max: number;
   perReceive: number;
+  /** CPU time per message of Temporal, the AWS emulator and this process, while the messages went through. */
+  cpu: string;
 }
 
 const freshInstanceId = () => `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
@@ -56,22 +62,35 @@ function bodies(count = messages): { instanceId: string; body: string }[] {
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
 
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 600_000) {
+async function waitUntil(what: string, check: () => Promise<boolean> | boolean, intervalMs = 20, timeoutMs = 600_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
+    await sleep(intervalMs);
   }
 }
 
+/**
+ * Terminates the run's workflows and waits until that is done: the server's batch operations go at about
+ * 50 workflows a second, so without the wait the cleanup of one run takes Temporal's time during the next.
+ */
 async function terminateTaskQueue(client: Client, taskQueue: string): Promise<void> {
-  await client.connection.workflowService.startBatchOperation({
-    namespace: client.options.namespace,
-    jobId: randomUUID(),
+  const { workflowService } = client.connection;
+  const { namespace } = client.options;
+  const jobId = randomUUID();
+  await workflowService.startBatchOperation({
+    namespace,
+    jobId,
     reason: 'bench:intake cleanup',
     visibilityQuery: `TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"`,
     terminationOperation: {},
   });
+  const running = proto.temporal.api.enums.v1.BatchOperationState.BATCH_OPERATION_STATE_RUNNING;
+  await waitUntil(
+    'the cleanup batch operation',
+    async () => (await workflowService.describeBatchOperation({ namespace, jobId })).state !== running,
+    500,
+  );
 }
 
 async function averageReceiveBatch(metrics: StarterMetrics): Promise<number> {
@@ -115,6 +134,7 @@ async function endToEnd(sqs: SQSClient, client: Client, handOff: 'temporal' | 'n
 
     const all = bodies();
     const batches = Array.from({ length: Math.ceil(all.length / 10) }, (_, b) => all.slice(b * 10, b * 10 + 10));
+    const cpuBefore = sampleCpu();
     const started = performance.now();
     const sendAll = async () => {
       for (let batch = batches.shift(); batch; batch = batches.shift()) {
@@ -131,6 +151,7 @@ async function endToEnd(sqs: SQSClient, client: Client, handOff: 'temporal' | 'n
     await Promise.all(Array.from({ length: sendConcurrency }, sendAll));
     const sent = performance.now();
     await waitUntil(`${messages} hand-offs`, () => all.every(({ instanceId }) => acceptedAt.has(instanceId)));
+    const cpu = cpuPerMessage(cpuBefore, sampleCpu(), messages);
     const finished = Math.max(...acceptedAt.values());
     const latencies = all
       .map(({ instanceId }) => acceptedAt.get(instanceId)! - sentAt.get(instanceId)!)
@@ -150,6 +171,7 @@ async function endToEnd(sqs: SQSClient, client: Client, handOff: 'temporal' | 'n
       p99: percentile(latencies, 0.99),
       max: latencies.at(-1)!,
       perReceive: await averageReceiveBatch(metrics),
+      cpu,
     };
   } finally {
     stop.abort();
@@ -184,12 +206,13 @@ class MemoryQueue implements MessageQueue {
 }
 
 /** Temporal alone: the starter's hand-off rate when the queue costs nothing. */
-async function temporalOnly(client: Client): Promise<number> {
+async function temporalOnly(client: Client): Promise<{ rate: number; cpu: string }> {
   const taskQueue = `bench-intake-${randomUUID()}`;
   const queue = new MemoryQueue(
     bodies().map(({ body }, index) => ({ messageId: `m${index}`, receiptHandle: `r${index}`, body })),
   );
   const stop = new AbortController();
+  const cpuBefore = sampleCpu();
   const started = performance.now();
   const starter = runStarter(
     loadStarterConfig({ ...process.env, QUEUE_URL: 'http://memory.invalid/queue', TEMPORAL_TASK_QUEUE: taskQueue }),
@@ -197,7 +220,8 @@ async function temporalOnly(client: Client): Promise<number> {
   );
   try {
     await waitUntil(`${messages} hand-offs`, () => queue.deleted >= messages);
-    return messages / ((performance.now() - started) / 1000);
+    const rate = messages / ((performance.now() - started) / 1000);
+    return { rate, cpu: cpuPerMessage(cpuBefore, sampleCpu(), messages) };
   } finally {
     stop.abort();
     await starter;
@@ -208,7 +232,7 @@ async function temporalOnly(client: Client): Promise<number> {
 const describeRun = (r: RunResult) =>
   `${messages} messages in ${r.seconds.toFixed(1)} s = ${r.throughput.toFixed(0)} messages/s handed off ` +
   `(sent at ${r.sendRate.toFixed(0)}/s, ${r.perReceive.toFixed(1)} per receive); send -> workflow started ` +
-  `p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms, max ${r.max.toFixed(0)} ms`;
+  `p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms, max ${r.max.toFixed(0)} ms; CPU per message: ${r.cpu}`;
 
 async function main(): Promise<void> {
   loadStackEnv();
@@ -240,8 +264,10 @@ async function main(): Promise<void> {
     }
     if (process.env.BENCH_DIAGNOSTICS !== 'false') {
       console.log(`diagnostic, SQS only (hand-off does nothing): ${describeRun(await endToEnd(sqs, client, 'none'))}`);
-      const rate = await temporalOnly(client);
-      console.log(`diagnostic, Temporal only (in-memory queue): ${rate.toFixed(0)} messages/s handed off`);
+      const { rate, cpu } = await temporalOnly(client);
+      console.log(
+        `diagnostic, Temporal only (in-memory queue): ${rate.toFixed(0)} messages/s handed off; CPU per message: ${cpu}`,
+      );
     }
   } finally {
     sqs.destroy();
