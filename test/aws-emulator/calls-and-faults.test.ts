@@ -4,15 +4,12 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import {
   awsClients,
   awsError,
-  clearLifecycleCalls,
   completeAction,
   createGroupWithHook,
-  injectFault,
-  lifecycleCalls,
   terminateInstance,
   type GroupWithHook,
-  type InjectedFault,
 } from '../helpers/aws.js';
+import { clearLifecycleCalls, injectFault, lifecycleCalls, type InjectedFault } from '../helpers/emulator.js';
 
 const clients = awsClients();
 // No retries: an injected error reaches the test as the service would first see it.

@@ -7,11 +7,11 @@ import {
   createGroupWithHook,
   ec2State,
   groupInstances,
-  lifecycleCalls,
   terminateInstance,
   waitFor,
   type GroupWithHook,
 } from '../helpers/aws.js';
+import { lifecycleCalls } from '../helpers/emulator.js';
 
 const clients = awsClients();
 

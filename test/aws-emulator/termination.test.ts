@@ -12,13 +12,12 @@ import {
   createGroupWithHook,
   ec2State,
   groupInstances,
-  lifecycleCalls,
   receiveNotifications,
   terminateInstance,
   type GroupWithHook,
   type GroupWithHookOptions,
-  type LifecycleCall,
 } from '../helpers/aws.js';
+import { lifecycleCalls, type LifecycleCall } from '../helpers/emulator.js';
 
 const clients = awsClients();
 

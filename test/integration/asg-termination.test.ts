@@ -15,12 +15,12 @@ import {
   LAUNCHING,
   describeInstance,
   ec2State,
-  lifecycleCalls,
   terminateInstance,
   waitFor,
   type GroupWithHook,
   type QueueRef,
 } from '../helpers/aws.js';
+import { lifecycleCalls } from '../helpers/emulator.js';
 import { activitySpans } from '../helpers/history.js';
 import { KubeFixture } from '../helpers/kube.js';
 import { startTnth, type TnthProcess } from '../helpers/processes.js';

@@ -7,11 +7,11 @@ import {
   createGroupWithHook,
   createQueue,
   describeInstance,
-  lifecycleCalls,
   terminateInstance,
   waitFor,
   type GroupWithHook,
 } from '../helpers/aws.js';
+import { lifecycleCalls } from '../helpers/emulator.js';
 import { KubeFixture } from '../helpers/kube.js';
 import { startTnth, type TnthProcess } from '../helpers/processes.js';
 import { stackVar } from '../helpers/stack-env.js';
