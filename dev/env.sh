@@ -6,7 +6,8 @@ TNTH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TNTH_NODE_VERSION=24.22.3
 TNTH_NODE_MIN_MAJOR=22
 # The Python tools (temporal CLI wheel, moto) live in a venv keyed by the requirements file's content.
-tnth_hash() { sha256sum "$@" | sha256sum | cut -c1-12; }
+# Content only (not the path), so every clone of the repository shares the same tools.
+tnth_hash() { cat "$@" | sha256sum | cut -c1-12; }
 TNTH_VENV="$TNTH_CACHE/venv-$(tnth_hash "$TNTH_ROOT/dev/requirements.txt")"
 TNTH_NODE_DIR="$TNTH_CACHE/node-$TNTH_NODE_VERSION"
 TNTH_GOBIN="$TNTH_CACHE/gobin"
