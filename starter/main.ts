@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { startHttpServer } from '../common/http-server.js';
 import { createLogger } from '../common/logging.js';
 import { ConfigError, loadStarterConfig } from './config.js';
 import { serveMetrics, StarterMetrics } from './metrics.js';
@@ -27,10 +28,13 @@ export async function main(_args: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
 
   const metrics = new StarterMetrics({ processMetrics: true });
-  let server: Server | undefined;
+  const servers: Server[] = [];
   try {
     if (config.ENABLE_PROMETHEUS_SERVER)
-      server = await serveMetrics(metrics.registry, config.PROMETHEUS_SERVER_PORT, logger);
+      servers.push(await serveMetrics(metrics.registry, config.PROMETHEUS_SERVER_PORT, logger));
+    // Ready while it polls; a stopping starter takes no new messages and says so.
+    if (config.ENABLE_PROBES_SERVER)
+      servers.push(await startHttpServer(config.PROBES_SERVER_PORT, { ready: () => !stop.signal.aborted }, logger));
     await runStarter(config, { logger, signal: stop.signal, metrics });
     return 0;
   } catch (error) {
@@ -39,6 +43,6 @@ export async function main(_args: string[]): Promise<number> {
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   }
 }

@@ -209,7 +209,7 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
     }
   });
 
-  it('probes the worker on /healthz and /readyz of its probes server, and serves metrics on the port the env names', () => {
+  it('probes worker and starter on /healthz and /readyz of their probes servers, and serves metrics on the port the env names', () => {
     for (const component of ['worker', 'starter']) {
       const d = deployment(objects, component);
       const env = plainEnv(d);
@@ -219,13 +219,11 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
       assert.equal(env.ENABLE_PROBES_SERVER, 'true');
       assert.equal(port('probes'), Number(env.PROBES_SERVER_PORT));
     }
-    const worker = container(deployment(objects, 'worker'));
-    assert.deepEqual(worker.livenessProbe?.httpGet, { path: '/healthz', port: 'probes' });
-    assert.deepEqual(worker.readinessProbe?.httpGet, { path: '/readyz', port: 'probes' });
-    assert.deepEqual(container(deployment(objects, 'starter')).livenessProbe?.httpGet, {
-      path: '/metrics',
-      port: 'metrics',
-    });
+    for (const component of ['worker', 'starter']) {
+      const probed = container(deployment(objects, component));
+      assert.deepEqual(probed.livenessProbe?.httpGet, { path: '/healthz', port: 'probes' });
+      assert.deepEqual(probed.readinessProbe?.httpGet, { path: '/readyz', port: 'probes' });
+    }
   });
 
   it('runs as a non-root user with a read-only root filesystem, no privilege escalation and no capabilities', () => {

@@ -31,11 +31,26 @@ describe('tnth starter as a process, on the stack', function () {
     await connection?.close();
   });
 
-  it('hands off a message, then on SIGTERM stops its long polls at once and exits 0', async () => {
+  it('answers its probes, hands off a message, then on SIGTERM stops its long polls at once and exits 0', async () => {
     const queue = await createQueue(sqs, 'intake-process');
     cleanups.push(async () => void (await sqs.send(new DeleteQueueCommand({ QueueUrl: queue.url }))));
-    const starter = startTnth('starter', { QUEUE_URL: queue.url, TEMPORAL_TASK_QUEUE: uniqueTaskQueue('intake') });
+    const probes = 18000 + Math.floor(Math.random() * 1000);
+    const starter = startTnth('starter', {
+      QUEUE_URL: queue.url,
+      TEMPORAL_TASK_QUEUE: uniqueTaskQueue('intake'),
+      ENABLE_PROBES_SERVER: 'true',
+      PROBES_SERVER_PORT: String(probes),
+    });
     processes.push(starter);
+    for (const path of ['/healthz', '/readyz']) {
+      const status = await waitFor(`the starter's ${path}`, () =>
+        fetch(`http://127.0.0.1:${probes}${path}`).then(
+          (r) => r.status,
+          () => false as const,
+        ),
+      );
+      assert.equal(status, 200, path);
+    }
     const { body, renamed } = withFreshInstances('spot-interruption.eventbridge.json');
     const [instanceId] = [...renamed.values()];
     assert.ok(instanceId);
