@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { startHttpServer } from '../common/http-server.js';
 import { createLogger } from '../common/logging.js';
 import { ConfigError, loadStarterConfig } from './config.js';
-import { serveMetrics, StarterMetrics } from './metrics.js';
+import { StarterMetrics } from './metrics.js';
 import { runStarter } from './starter.js';
 
 /**
@@ -31,7 +31,9 @@ export async function main(_args: string[]): Promise<number> {
   const servers: Server[] = [];
   try {
     if (config.ENABLE_PROMETHEUS_SERVER)
-      servers.push(await serveMetrics(metrics.registry, config.PROMETHEUS_SERVER_PORT, logger));
+      servers.push(
+        await startHttpServer(config.PROMETHEUS_SERVER_PORT, { metrics: { registry: metrics.registry } }, logger),
+      );
     // Ready while it polls; a stopping starter takes no new messages and says so.
     if (config.ENABLE_PROBES_SERVER)
       servers.push(await startHttpServer(config.PROBES_SERVER_PORT, { ready: () => !stop.signal.aborted }, logger));

@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /** The starter's Prometheus metrics, in a registry of its own so several starters can share a process (tests). */
@@ -65,24 +63,4 @@ export class StarterMetrics {
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
-}
-
-/** Serves the registry on `/metrics`. */
-export async function serveMetrics(registry: Registry, port: number, logger: Logger): Promise<Server> {
-  const server = createServer((request, response) => {
-    if (request.url?.split('?')[0] !== '/metrics') {
-      response.writeHead(404).end('not found\n');
-      return;
-    }
-    registry
-      .metrics()
-      .then((text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text))
-      .catch((error: unknown) => response.writeHead(500).end(String(error)));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, resolve);
-  });
-  logger.info({ port }, 'serving Prometheus metrics on /metrics');
-  return server;
 }

@@ -40,6 +40,8 @@ describe('tnth starter as a process, on the stack', function () {
       TEMPORAL_TASK_QUEUE: uniqueTaskQueue('intake'),
       ENABLE_PROBES_SERVER: 'true',
       PROBES_SERVER_PORT: String(probes),
+      ENABLE_PROMETHEUS_SERVER: 'true',
+      PROMETHEUS_SERVER_PORT: String(probes + 1000),
     });
     processes.push(starter);
     for (const path of ['/healthz', '/readyz']) {
@@ -67,6 +69,9 @@ describe('tnth starter as a process, on the stack', function () {
     await waitFor('the hand-off log line', async () =>
       Promise.resolve(starter.logs().some((line) => line.msg === 'handed off' && line.messageId === messageId)),
     );
+
+    const metrics = await (await fetch(`http://127.0.0.1:${probes + 1000}/metrics`)).text();
+    assert.match(metrics, /^tnth_starter_messages_received_total [1-9]/m);
 
     // Idle now: every poller sits in a 20 s long poll, which SIGTERM must not wait out.
     const stopping = Date.now();
