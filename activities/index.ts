@@ -2,7 +2,7 @@
 // clients and configuration. Workflows import the type only.
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { HeartbeatProgress } from '../common/lifecycle.js';
+import type { HeartbeatProgress, LostReason } from '../common/lifecycle.js';
 import type { RunbookSettings } from '../common/settings.js';
 import { createInstanceActivities } from './aws/instances.js';
 import { createLifecycleHeartbeat } from './aws/lifecycle-heartbeat.js';
@@ -20,6 +20,7 @@ export interface ActivityMetrics {
   heartbeatLoops(delta: 1 | -1): void;
   heartbeat(outcome: 'sent' | 'failed'): void;
   lifecycleCompleted(result: string): void;
+  lifecycleLost(reason: LostReason): void;
   drain(outcome: 'succeeded' | 'failed'): void;
 }
 
@@ -44,12 +45,18 @@ export function createActivities(deps: ActivityDeps) {
     /** The worker's runbook settings, recorded in each workflow's history when it starts. */
     runbookSettings: async (): Promise<RunbookSettings> => Promise.resolve(deps.settings),
     ...instances,
-    ...createLifecycleActivities(deps.autoScaling, (result) => deps.metrics?.lifecycleCompleted(result)),
+    ...createLifecycleActivities({
+      autoScaling: deps.autoScaling,
+      onComplete: (result) => deps.metrics?.lifecycleCompleted(result),
+      onLost: (reason) => deps.metrics?.lifecycleLost(reason),
+      reportProgress: (progress) => deps.reportHeartbeat(progress),
+    }),
     lifecycleHeartbeat: createLifecycleHeartbeat({
       autoScaling: deps.autoScaling,
       reportProgress: (progress) => deps.reportHeartbeat(progress),
       onHeartbeat: (outcome) => deps.metrics?.heartbeat(outcome),
       onLoopChange: (delta) => deps.metrics?.heartbeatLoops(delta),
+      onLost: (reason) => deps.metrics?.lifecycleLost(reason),
     }),
     ...nodes,
     ...createNodeReadinessActivities(instances, nodes),

@@ -66,6 +66,17 @@ const schema = z.object({
   DELETE_SQS_MSG_IF_NODE_NOT_FOUND: bool(false),
   HEARTBEAT_INTERVAL: int(-1, -1),
   HEARTBEAT_UNTIL: int(172800, 60, 172800),
+  // Lifecycle hooks tnth heartbeats and completes (comma list); unset: all of them.
+  LIFECYCLE_HOOK_NAMES: z
+    .string()
+    .optional()
+    .transform((value) => {
+      const names = (value ?? '')
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean);
+      return names.length > 0 ? names : undefined;
+    }),
   // Retries of the drain (this project's)
   DRAIN_RETRY_INTERVAL: int(20, 1),
   DRAIN_MAX_ATTEMPTS: int(0, 0),
@@ -218,6 +229,11 @@ export function eventAnnotations(config: Config): Record<string, string> {
       return [key.trim(), value.join('=').trim()];
     }),
   );
+}
+
+/** Whether tnth owns the lifecycle hook `name` (LIFECYCLE_HOOK_NAMES; every hook when unset). */
+export function ownsLifecycleHook(config: Config, name: string): boolean {
+  return config.LIFECYCLE_HOOK_NAMES === undefined || config.LIFECYCLE_HOOK_NAMES.includes(name);
 }
 
 /** The webhook's settings, or undefined without WEBHOOK_URL. Call after loadConfig validated them. */

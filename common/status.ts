@@ -1,4 +1,5 @@
 import type { InterruptionKind } from './events.js';
+import type { LostReason } from './lifecycle.js';
 import type { LifecycleResult } from './settings.js';
 
 /** The phases of a termination, also its `TerminationPhase` search attribute. */
@@ -11,6 +12,7 @@ export type TerminationPhase =
   | 'CompletingLifecycleAction'
   | 'Notifying'
   | 'Done'
+  | 'LifecycleActionLost'
   | 'NodeNotFound'
   | 'NotManaged'
   | 'Stopped'
@@ -27,23 +29,43 @@ export interface TerminationStatus {
   podsLeft: string[];
   /** Pods the drain evicted, `namespace/name`. */
   podsEvicted: string[];
-  lifecycle:
-    | {
-        autoScalingGroupName: string;
-        lifecycleHookName: string;
-        lifecycleActionToken: string;
-        /** How the action ended, once it has. */
-        result: LifecycleResult | 'not-active' | 'left-to-expire' | undefined;
-      }
-    | undefined;
+  /** The first lifecycle action (the one most instances have); the same entry as `lifecycleActions[0]`. */
+  lifecycle: LifecycleActionStatus | undefined;
+  /** Every lifecycle action this termination holds or held, one per token, in arrival order. */
+  lifecycleActions: LifecycleActionStatus[];
+  /** ASG heartbeats sent, over every action. */
   heartbeatsSent: number;
+  /** The latest heartbeat and the soonest planned one, over every action still held. */
   lastHeartbeatAt: string | undefined;
   nextHeartbeatAt: string | undefined;
+  /** Settings that could not be honoured as given (for example a HEARTBEAT_INTERVAL clamped to the hook). */
+  warnings: string[];
   /** What the runbook decided, in order; in dry run, what it would have done. */
   decisions: string[];
   eventsReceived: number;
   duplicatesIgnored: number;
   dryRun: boolean;
+}
+
+/** One lifecycle action: its hook, its clock as the hold knows it, and how it ended. Times are ISO 8601. */
+export interface LifecycleActionStatus {
+  autoScalingGroupName: string;
+  lifecycleHookName: string;
+  lifecycleActionToken: string;
+  /** When Auto Scaling started the action (the notification's time). */
+  startedAt: string;
+  heartbeatTimeoutSeconds: number | undefined;
+  heartbeatIntervalSeconds: number | undefined;
+  /** When Auto Scaling ends the action whatever the heartbeats. */
+  globalDeadline: string | undefined;
+  heartbeatsSent: number;
+  lastHeartbeatAt: string | undefined;
+  nextHeartbeatAt: string | undefined;
+  /** When the action expires unless a heartbeat comes first. */
+  expiresAt: string | undefined;
+  /** How the action ended, once it has; `lost`: Auto Scaling ended it before tnth completed it. */
+  result: LifecycleResult | 'lost' | 'left-to-expire' | undefined;
+  lostReason: LostReason | undefined;
 }
 
 export interface SkipDrainRequest {

@@ -12,6 +12,8 @@ export interface BatchContext {
   backoff: Backoff;
   metrics: StarterMetrics;
   logger: Logger;
+  /** Lifecycle hooks this service owns (LIFECYCLE_HOOK_NAMES); others' actions are left alone. */
+  ownsHook?: (hookName: string) => boolean;
 }
 
 type Outcome = 'handed-off' | 'no-action' | 'rejected' | 'hand-off-failed';
@@ -72,11 +74,19 @@ async function processMessage(message: QueueMessage, context: BatchContext): Pro
     );
     return 'rejected';
   }
-  if (result.events.length === 0) {
+  const events = result.events.filter((event) => {
+    if (!('lifecycleHookName' in event) || (context.ownsHook?.(event.lifecycleHookName) ?? true)) return true;
+    logger.info(
+      { messageId, instanceId: event.instanceId, hook: event.lifecycleHookName, group: event.autoScalingGroupName },
+      'lifecycle hook not in LIFECYCLE_HOOK_NAMES: its action is left alone',
+    );
+    return false;
+  });
+  if (events.length === 0) {
     logger.info({ messageId, messageType: result.messageType }, 'message needs no action; deleting it');
     return 'no-action';
   }
-  const handOffs = await Promise.allSettled(result.events.map((event) => handOffOne(event, context)));
+  const handOffs = await Promise.allSettled(events.map((event) => handOffOne(event, context)));
   const failures = handOffs.filter((outcome) => outcome.status === 'rejected');
   if (failures.length > 0) {
     logger.warn(
@@ -90,7 +100,7 @@ async function processMessage(message: QueueMessage, context: BatchContext): Pro
     {
       messageId,
       messageType: result.messageType,
-      events: result.events.map(({ kind, instanceId, eventId }) => ({ kind, instanceId, eventId })),
+      events: events.map(({ kind, instanceId, eventId }) => ({ kind, instanceId, eventId })),
     },
     'handed off',
   );

@@ -3,6 +3,7 @@ import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor }
 import type { Logger } from 'pino';
 import { temporalConnectionOptions } from '../common/temporal-connection.js';
 import { Backoff } from './backoff.js';
+import { ownsLifecycleHook } from '../common/config.js';
 import type { StarterConfig } from './config.js';
 import { temporalHandOff, type HandOff } from './hand-off.js';
 import { StarterMetrics } from './metrics.js';
@@ -55,6 +56,7 @@ export async function runStarter(config: StarterConfig, options: StarterOptions)
       backoff: new Backoff(initialMs, maxMs),
       metrics,
       logger,
+      ownsHook: (name: string) => ownsLifecycleHook(config, name),
     };
     logger.info(
       {

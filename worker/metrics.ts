@@ -27,6 +27,12 @@ export function createWorkerMetrics(): { registry: Registry; activity: ActivityM
     labelNames: ['result'],
     registers: [registry],
   });
+  const lost = new Counter({
+    name: 'tnth_lifecycle_actions_lost_total',
+    help: 'Lifecycle actions Auto Scaling ended before tnth completed them, by reason (heartbeat-timeout, global-timeout, heartbeat-until, ended-elsewhere)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   loops.set(0);
   return {
     registry,
@@ -34,6 +40,7 @@ export function createWorkerMetrics(): { registry: Registry; activity: ActivityM
       heartbeatLoops: (delta) => loops.inc(delta),
       heartbeat: (outcome) => heartbeats.inc({ outcome }),
       lifecycleCompleted: (result) => completions.inc({ result }),
+      lifecycleLost: (reason) => lost.inc({ reason }),
       drain: (outcome) => drains.inc({ outcome }),
     },
   };

@@ -9,14 +9,36 @@ export const calls = proxyActivities<Activities>({
 });
 
 /**
- * The lifecycle heartbeat loop. Retried without limit (a lost worker's loop resumes elsewhere from its
- * heartbeat details); cancelled only through its scope, whose cancel waits until it has stopped.
+ * Reading a hook's timeouts when its action is first seen: a few quick tries, since the hold cannot
+ * wait long for it; when it fails the hold assumes the shortest hook AWS allows.
  */
-export function heartbeatActivity(heartbeatUntilSeconds: number) {
+export const { describeLifecycleHook } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 4 },
+});
+
+/**
+ * CompleteLifecycleAction: the activity retries Auto Scaling's errors itself (heartbeating the hold
+ * meanwhile) until the action's global deadline and fails for good on a permanent error; Temporal
+ * retries it only when its worker is lost.
+ */
+export const completion = proxyActivities<Activities>({
+  startToCloseTimeout: '49 hours',
+  heartbeatTimeout: `${activityHeartbeatTimeoutSeconds} seconds`,
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+}).completeLifecycleAction;
+
+/**
+ * The lifecycle heartbeat loop of one action over one phase. Retried without limit (a lost worker's
+ * loop resumes elsewhere from its heartbeat details); cancelled only through its scope, whose cancel
+ * waits until it has stopped. It cannot outlive `untilEpochMs`, so neither may its timeout.
+ */
+export function heartbeatActivity(untilEpochMs: number) {
   return proxyActivities<Activities>({
-    startToCloseTimeout: `${heartbeatUntilSeconds + 600} seconds`,
+    startToCloseTimeout: `${Math.max(0, Math.ceil((untilEpochMs - Date.now()) / 1000)) + 600} seconds`,
     heartbeatTimeout: `${activityHeartbeatTimeoutSeconds} seconds`,
-    retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+    // A retry after a lost worker must come within lostWorkerSeconds (common/lifecycle.ts).
+    retry: { initialInterval: '1 second', maximumInterval: '2 seconds' },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   }).lifecycleHeartbeat;
 }

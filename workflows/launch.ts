@@ -12,7 +12,7 @@ import { activityHeartbeatTimeoutSeconds, type LifecycleTarget } from '../common
 import { interruptionSignal, launchStatusQuery, stopHandlingUpdate, type WorkflowInput } from '../common/names.js';
 import { searchAttributes } from '../common/search-attributes.js';
 import type { LaunchStatus } from '../common/status.js';
-import { calls } from './activities.js';
+import { calls, completion } from './activities.js';
 
 /** A hook we know nothing of gets AWS's default HeartbeatTimeout. */
 const defaultHookTimeoutSeconds = 3600;
@@ -63,7 +63,7 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
     { key: searchAttributes.interruptionKind, value: 'asg-launch' },
     { key: searchAttributes.terminationPhase, value: status.phase },
   ]);
-  const timeout = (await calls.lifecycleHookTimeout(target)) ?? defaultHookTimeoutSeconds;
+  const timeout = (await calls.describeLifecycleHook(target))?.heartbeatTimeoutSeconds ?? defaultHookTimeoutSeconds;
   const deadline = (Date.parse(launch.time) || Date.now()) + (timeout - marginSeconds(timeout)) * 1000;
   status.deadline = new Date(deadline).toISOString();
 
@@ -95,7 +95,7 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
   status.phase = 'CompletingLifecycleAction';
   if (settings.dryRun) status.decisions.push(`dry run: would complete the lifecycle action with ${result}`);
   else {
-    const outcome = await calls.completeLifecycleAction(target, result);
+    const { outcome } = await completion(target, result);
     status.result = outcome === 'not-active' ? 'not-active' : result;
   }
   status.phase = seen.ready ? 'Done' : 'GaveUp';

@@ -79,6 +79,19 @@ export class Notifier {
     await this.nodeEvent({ nodeName: node.name, type, reason, message, dedupKey: `${eventId}/${reason}` });
   }
 
+  /** Warnings about the hold of the lifecycle action (a HEARTBEAT_INTERVAL clamped to the hook, ...). */
+  async holdWarnings(node: NodeContext, warnings: string[]): Promise<void> {
+    for (const message of warnings) {
+      await this.nodeEvent({
+        nodeName: node.name,
+        type: 'Warning',
+        reason: 'LifecycleHeartbeatWarning',
+        message,
+        dedupKey: `${this.primary?.eventId ?? this.state.status.instanceId}/hold/${message}`,
+      });
+    }
+  }
+
   /** One webhook per run, after the outcome is known. */
   async webhook(node: NodeContext | undefined, instanceType: string | undefined, managed: boolean): Promise<void> {
     const event = this.primary;

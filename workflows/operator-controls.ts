@@ -3,7 +3,7 @@ import { retryDrainNowUpdate, skipDrainUpdate, stopHandlingUpdate } from '../com
 import type { SkipDrainRequest, StopHandlingRequest, TerminationPhase } from '../common/status.js';
 import type { TerminationState } from './termination-state.js';
 
-const finished: TerminationPhase[] = ['Done', 'NodeNotFound', 'NotManaged', 'Stopped', 'Failed'];
+const finished: TerminationPhase[] = ['Done', 'LifecycleActionLost', 'NodeNotFound', 'NotManaged', 'Stopped', 'Failed'];
 
 /**
  * The operator's updates. Each validator refuses what makes no sense in the current phase (the

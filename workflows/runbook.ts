@@ -7,13 +7,12 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { InterruptionEvent } from '../common/events.js';
-import type { LifecycleTarget } from '../common/lifecycle.js';
 import { searchAttributes } from '../common/search-attributes.js';
 import type { LifecycleResult, RunbookSettings } from '../common/settings.js';
 import type { TerminationPhase } from '../common/status.js';
-import { calls, drainActivity, heartbeatActivity } from './activities.js';
-import { withLifecycleHeartbeat } from './heartbeat-scope.js';
-import { Notifier } from './notifications.js';
+import { calls, drainActivity } from './activities.js';
+import type { LifecycleHolds } from './lifecycle-hold.js';
+import { Notifier, type NodeContext } from './notifications.js';
 import type { OperatorControls } from './operator-controls.js';
 import { excludeFromLoadBalancersLabel, preDrainTaints } from './taints.js';
 import type { TerminationState } from './termination-state.js';
@@ -21,9 +20,18 @@ import type { TerminationState } from './termination-state.js';
 /** A Spot instance gets two minutes' notice; the drain has to fit in it. */
 const spotNoticeMs = 120_000;
 
-type DrainOutcome = 'drained' | 'not-drained' | 'skipped' | 'stopped' | 'gave-up';
+type DrainOutcome = 'drained' | 'not-drained' | 'skipped' | 'stopped' | 'gave-up' | 'lost';
 
-/** One run of the termination runbook for the events taken in together. */
+interface NodeFound {
+  node: NodeContext;
+  instanceType: string | undefined;
+  notifier: Notifier;
+}
+
+/**
+ * One run of the termination runbook for the events taken in together. Every step from the first
+ * lookup to the completion runs while the instance's lifecycle actions are held (`holds.cover`).
+ */
 export class Runbook {
   constructor(
     private readonly state: TerminationState,
@@ -31,43 +39,102 @@ export class Runbook {
     private readonly controls: OperatorControls,
   ) {}
 
+  private get holds(): LifecycleHolds {
+    return this.state.holds;
+  }
+
   async run(events: InterruptionEvent[]): Promise<void> {
-    const { state, settings } = this;
-    const instanceId = state.status.instanceId;
+    const { state, settings, holds } = this;
     upsertSearchAttributes([{ key: searchAttributes.interruptionKind, value: state.status.kinds.join(',') }]);
-    const lifecycle = state.openLifecycle();
-    if (lifecycle) {
-      upsertSearchAttributes([{ key: searchAttributes.autoScalingGroupName, value: lifecycle.autoScalingGroupName }]);
+    const first = holds.open()[0];
+    if (first) {
+      upsertSearchAttributes([{ key: searchAttributes.autoScalingGroupName, value: first.autoScalingGroupName }]);
     }
 
+    const found = await holds.cover(() => this.prepareNode(events));
+    if (found === 'no-node') {
+      if (holds.open().length > 0 && settings.deleteSqsMsgIfNodeNotFound) await this.completeLifecycle('CONTINUE');
+      else holds.leave('no node to drain (DELETE_SQS_MSG_IF_NODE_NOT_FOUND=false)');
+      this.setPhase('NodeNotFound');
+      return;
+    }
+    if (found === 'not-managed') {
+      holds.leave('instance not managed (CHECK_TAG_BEFORE_DRAINING)');
+      return;
+    }
+    const { node, instanceType, notifier } = found;
+
+    const outcome = await this.drain(node, notifier, events);
+    if (outcome === 'stopped') {
+      this.setPhase('Stopped');
+      state.decide(`stopped by an operator${this.controls.stop?.reason ? `: ${this.controls.stop.reason}` : ''}`);
+      return;
+    }
+    await holds.cover(() =>
+      notifier.outcome(
+        node,
+        outcome === 'gave-up' || outcome === 'lost' ? 'failed' : outcome === 'not-drained' ? 'cordoned' : 'drained',
+      ),
+    );
+    if (outcome === 'lost') {
+      this.setPhase('LifecycleActionLost');
+      await notifier.webhook(node, instanceType, true);
+      return;
+    }
+    if (outcome === 'gave-up') {
+      const result = settings.lifecycleResultOnFailure;
+      if (result !== 'NONE') await this.completeLifecycle(result);
+      else holds.leave('LIFECYCLE_RESULT_ON_FAILURE=NONE');
+      this.setPhase('Failed');
+      await notifier.webhook(node, instanceType, true);
+      throw ApplicationFailure.create({
+        type: 'DrainFailed',
+        nonRetryable: true,
+        message: `draining node ${node.name} of ${state.status.instanceId} failed after ${state.status.attempt} attempt(s): ${state.status.lastError ?? 'unknown error'}. Check the pods left (${state.status.podsLeft.join(', ') || 'none reported'}) and their PodDisruptionBudgets.`,
+      });
+    }
+    if (holds.open().length > 0) {
+      const requested = settings.completeLifecycleActionDelaySeconds * 1000;
+      // The delay may not run into the action's global timeout.
+      const delayMs = Math.min(requested, Math.max(0, holds.drainDeadline() - Date.now()));
+      if (delayMs > 0) {
+        state.decide(`waiting ${Math.round(delayMs / 1000)} s before completing the lifecycle action`);
+        await holds.cover(() => sleep(delayMs));
+      }
+      await this.completeLifecycle(outcome === 'skipped' ? (this.controls.skip?.result ?? 'CONTINUE') : 'CONTINUE');
+    }
+    this.setPhase(holds.anyLost() ? 'LifecycleActionLost' : 'Done');
+    await notifier.webhook(node, instanceType, true);
+  }
+
+  /** Finds the node, checks it is ours, records the interruption on it and cordons it. */
+  private async prepareNode(events: InterruptionEvent[]): Promise<NodeFound | 'no-node' | 'not-managed'> {
+    const { state, settings } = this;
+    const instanceId = state.status.instanceId;
     this.setPhase('ResolvingNode');
     const instance = await calls.describeInstance(instanceId);
-    const node = await calls.findNode({
+    const found = await calls.findNode({
       instanceId,
       privateDnsName: instance?.privateDnsName,
       useProviderId: settings.useProviderId,
     });
-    if (!node) {
+    if (!found) {
       state.decide(
         `no node for ${instanceId} (${settings.useProviderId ? 'by provider ID' : `private DNS name ${instance?.privateDnsName ?? 'unknown'}`}): nothing to drain`,
       );
-      const open = state.openLifecycle();
-      if (open && settings.deleteSqsMsgIfNodeNotFound) await this.completeLifecycle(open, 'CONTINUE');
-      else if (open) state.decide('lifecycle action left for Auto Scaling (DELETE_SQS_MSG_IF_NODE_NOT_FOUND=false)');
-      this.setPhase('NodeNotFound');
-      return;
+      return 'no-node';
     }
-    state.status.nodeName = node.name;
-    upsertSearchAttributes([{ key: searchAttributes.nodeName, value: node.name }]);
+    state.status.nodeName = found.name;
+    upsertSearchAttributes([{ key: searchAttributes.nodeName, value: found.name }]);
     const notifier = new Notifier(state, settings, events);
-    const nodeContext = { name: node.name, providerId: node.providerId, labels: node.labels ?? {} };
-    const instanceType = nodeContext.labels['node.kubernetes.io/instance-type'];
+    const node: NodeContext = { name: found.name, providerId: found.providerId, labels: found.labels ?? {} };
+    const instanceType = node.labels['node.kubernetes.io/instance-type'];
     if (settings.checkTagBeforeDraining && instance?.tags[settings.managedTag] === undefined) {
       this.setPhase('NotManaged');
       state.decide(`instance lacks the tag ${settings.managedTag} (CHECK_TAG_BEFORE_DRAINING): not handled`);
-      return;
+      return 'not-managed';
     }
-    await notifier.interruption(nodeContext);
+    await notifier.interruption(node);
 
     this.setPhase('Cordoning');
     const taints = preDrainTaints(state.status.kinds, events[0]?.eventId ?? instanceId, settings);
@@ -80,62 +147,27 @@ export class Runbook {
       ...Object.keys(labels).map((l) => `label ${l}`),
     ];
     await this.act(what.join(', '), () => calls.prepareNode({ nodeName: node.name, taints, labels, cordon: true }));
-
-    const outcome = await this.drain(node.name, events);
-    if (outcome === 'stopped') {
-      this.setPhase('Stopped');
-      state.decide(`stopped by an operator${this.controls.stop?.reason ? `: ${this.controls.stop.reason}` : ''}`);
-      return;
-    }
-    const open = state.openLifecycle();
-    await notifier.outcome(
-      nodeContext,
-      outcome === 'gave-up' ? 'failed' : outcome === 'not-drained' ? 'cordoned' : 'drained',
-    );
-    if (outcome === 'gave-up') {
-      const result = settings.lifecycleResultOnFailure;
-      if (open && result !== 'NONE') await this.completeLifecycle(open, result);
-      else if (open) {
-        state.decide('lifecycle action left to expire (LIFECYCLE_RESULT_ON_FAILURE=NONE)');
-        state.lifecycleEnded(open, 'left-to-expire');
-      }
-      this.setPhase('Failed');
-      await notifier.webhook(nodeContext, instanceType, true);
-      throw ApplicationFailure.create({
-        type: 'DrainFailed',
-        nonRetryable: true,
-        message: `draining node ${node.name} of ${instanceId} failed after ${state.status.attempt} attempt(s): ${state.status.lastError ?? 'unknown error'}. Check the pods left (${state.status.podsLeft.join(', ') || 'none reported'}) and their PodDisruptionBudgets.`,
-      });
-    }
-    if (open) {
-      const result = outcome === 'skipped' ? (this.controls.skip?.result ?? 'CONTINUE') : 'CONTINUE';
-      if (settings.completeLifecycleActionDelaySeconds > 0) {
-        state.decide(
-          `waiting ${settings.completeLifecycleActionDelaySeconds} s before completing the lifecycle action`,
-        );
-        await sleep(settings.completeLifecycleActionDelaySeconds * 1000);
-      }
-      await this.completeLifecycle(open, result);
-    }
-    this.setPhase('Done');
-    await notifier.webhook(nodeContext, instanceType, true);
+    return { node, instanceType, notifier };
   }
 
   /** Drain attempts until one succeeds, the limits are reached, or an operator ends them. */
-  private async drain(nodeName: string, events: InterruptionEvent[]): Promise<DrainOutcome> {
-    const { state, settings, controls } = this;
+  private async drain(node: NodeContext, notifier: Notifier, events: InterruptionEvent[]): Promise<DrainOutcome> {
+    const { state, settings, controls, holds } = this;
+    const nodeName = node.name;
+    await notifier.holdWarnings(node, holds.takeWarnings());
     if (settings.cordonOnly) {
       state.decide('CORDON_ONLY: not draining');
       return 'not-drained';
     }
     const received = Date.parse(events[0]?.time ?? '') || Date.now();
     const spot = events.find((e) => e.kind === 'spot-interruption');
-    const deadline = Math.min(
-      received + settings.drainDeadlineSeconds * 1000,
-      spot ? Date.parse(spot.time) + spotNoticeMs : Infinity,
-    );
-    const untilEpochMs = received + settings.heartbeatUntilSeconds * 1000;
-    const heartbeat = heartbeatActivity(settings.heartbeatUntilSeconds);
+    const deadline = () =>
+      Math.min(
+        received + settings.drainDeadlineSeconds * 1000,
+        spot ? Date.parse(spot.time) + spotNoticeMs : Infinity,
+        holds.drainDeadline(),
+      );
+    const lifecycleOnly = state.status.kinds.every((k) => k === 'asg-terminate');
     for (;;) {
       if (controls.stop) return 'stopped';
       if (controls.skip) return this.skipped();
@@ -143,22 +175,19 @@ export class Runbook {
       this.setPhase('Draining');
       const attemptEnd = Math.min(
         Date.now() + settings.drain.nodeTerminationGracePeriodSeconds * 1000,
-        Math.max(deadline, Date.now() + 1000),
+        Math.max(deadline(), Date.now() + 1000),
       );
       let drained: Awaited<ReturnType<ReturnType<typeof drainActivity>>> | undefined;
       let failed = false;
       try {
         drained = await this.act(`drain ${nodeName} (attempt ${state.status.attempt})`, () =>
           controls.cancellableAttempt(() =>
-            withLifecycleHeartbeat(
-              () => (settings.dryRun ? undefined : state.openLifecycle()),
-              (target) => this.heartbeat(heartbeat, target, untilEpochMs),
-              () =>
-                drainActivity((attemptEnd - Date.now()) / 1000)({
-                  nodeName,
-                  settings: settings.drain,
-                  deadlineEpochMs: attemptEnd,
-                }),
+            holds.cover(() =>
+              drainActivity((attemptEnd - Date.now()) / 1000)({
+                nodeName,
+                settings: settings.drain,
+                deadlineEpochMs: attemptEnd,
+              }),
             ),
           ),
         );
@@ -169,6 +198,7 @@ export class Runbook {
         state.status.lastError = errorMessage(error);
         state.status.podsLeft = podsLeft(error) ?? state.status.podsLeft;
       }
+      await notifier.holdWarnings(node, holds.takeWarnings());
       if (!failed) {
         state.status.podsLeft = [];
         state.status.lastError = undefined;
@@ -176,8 +206,14 @@ export class Runbook {
         if (Array.isArray(drained?.evicted)) state.status.podsEvicted.push(...drained.evicted);
         return 'drained';
       }
+      if (lifecycleOnly && holds.anyLost() && holds.open().length === 0) {
+        state.decide(
+          'no further drain attempts: the lifecycle action is lost and Auto Scaling terminates the instance',
+        );
+        return 'lost';
+      }
       const maxed = settings.drainMaxAttempts > 0 && state.status.attempt >= settings.drainMaxAttempts;
-      if (maxed || Date.now() + settings.drainRetryIntervalSeconds * 1000 > deadline) {
+      if (maxed || Date.now() + settings.drainRetryIntervalSeconds * 1000 > deadline()) {
         state.decide(
           `giving up the drain after ${state.status.attempt} attempt(s)${maxed ? ' (DRAIN_MAX_ATTEMPTS)' : ' (deadline)'}`,
         );
@@ -185,7 +221,9 @@ export class Runbook {
       }
       this.setPhase('WaitingToRetry');
       controls.retryNow = false;
-      await condition(() => controls.retryNow || controls.drainEnded, settings.drainRetryIntervalSeconds * 1000);
+      await holds.cover(() =>
+        condition(() => controls.retryNow || controls.drainEnded, settings.drainRetryIntervalSeconds * 1000),
+      );
     }
   }
 
@@ -196,33 +234,17 @@ export class Runbook {
     return 'skipped';
   }
 
-  private async heartbeat(run: ReturnType<typeof heartbeatActivity>, target: LifecycleTarget, untilEpochMs: number) {
-    const { state, settings } = this;
-    try {
-      const result = await run({
-        target,
-        intervalSeconds: settings.heartbeatIntervalSeconds,
-        untilEpochMs,
-        lastHeartbeatAt: state.lastHeartbeatEpochMs(),
-      });
-      state.decide(
-        result.end === 'action-not-active'
-          ? 'heartbeats ended: the lifecycle action is no longer active'
-          : 'heartbeats ended: HEARTBEAT_UNTIL reached',
-      );
-    } finally {
-      state.heartbeatsStopped();
-    }
-  }
-
-  private async completeLifecycle(target: LifecycleTarget, result: LifecycleResult): Promise<void> {
+  private async completeLifecycle(result: LifecycleResult): Promise<void> {
     this.setPhase('CompletingLifecycleAction');
-    const outcome = await this.act(`complete lifecycle action of ${target.instanceId} with ${result}`, () =>
-      calls.completeLifecycleAction(target, result),
-    );
-    this.state.lifecycleEnded(target, outcome === 'not-active' ? 'not-active' : result);
-    if (outcome === 'not-active')
-      this.state.decide('lifecycle action was no longer active (expired or completed elsewhere)');
+    if (this.settings.dryRun) {
+      for (const target of this.holds.open()) {
+        this.state.decide(
+          `complete lifecycle action of ${target.instanceId} (${target.lifecycleHookName}) with ${result}`,
+        );
+      }
+      return;
+    }
+    await this.holds.complete(result);
   }
 
   /** Runs a step that changes AWS or Kubernetes, or, in dry run, records that it would have. */

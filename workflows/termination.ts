@@ -27,13 +27,14 @@ export async function terminationWorkflow(input: WorkflowInput): Promise<Termina
   setHandler(interruptionSignal, (event) => {
     state.receive(event);
   });
-  setHandler(heartbeatRecordedSignal, (progress) => state.recordHeartbeat(progress));
+  setHandler(heartbeatRecordedSignal, (progress) => state.holds.recordHeartbeat(progress));
   setHandler(statusQuery, () => state.status);
   const controls = new OperatorControls(state);
   upsertSearchAttributes([{ key: searchAttributes.instanceId, value: input.instanceId }]);
 
   const settings = await runbookSettings();
   state.status.dryRun = settings.dryRun;
+  state.holds.configure(settings);
   const runbook = new Runbook(state, settings, controls);
   let ranOnce = false;
   for (;;) {

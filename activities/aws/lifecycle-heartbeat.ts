@@ -1,33 +1,29 @@
-import {
-  DescribeLifecycleHooksCommand,
-  RecordLifecycleActionHeartbeatCommand,
-  type AutoScalingClient,
-} from '@aws-sdk/client-auto-scaling';
+import { RecordLifecycleActionHeartbeatCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { Context } from '@temporalio/activity';
 import {
-  activityHeartbeatTimeoutSeconds,
-  deriveHeartbeatInterval,
-  hookSurvivesLostWorker,
+  holdExpiresAt,
+  lostReason,
+  nextHeartbeatDue,
   type HeartbeatEnd,
   type HeartbeatProgress,
+  type HoldClock,
   type LifecycleTarget,
+  type LostReason,
 } from '../../common/lifecycle.js';
 import { describeAwsError, isNoActiveLifecycleAction, isTransientAwsError } from './errors.js';
 
 export interface LifecycleHeartbeatInput {
   target: LifecycleTarget;
-  /** Seconds between ASG heartbeats; undefined: derived from the hook's HeartbeatTimeout. */
-  intervalSeconds: number | undefined;
-  /** Epoch ms after which no heartbeat is sent (the event's time + HEARTBEAT_UNTIL). */
-  untilEpochMs: number;
-  /** Epoch ms of the last ASG heartbeat of an earlier attempt, so the schedule carries over. */
-  lastHeartbeatAt: number | undefined;
+  /** The action's clock as the workflow knows it: the schedule runs on it, not on this loop's start. */
+  clock: HoldClock;
 }
 
 export interface LifecycleHeartbeatResult {
   end: HeartbeatEnd;
   sent: number;
   lastHeartbeatAt: number | undefined;
+  /** Why the action is gone, when it ended with `action-not-active`. */
+  lostReason?: LostReason;
 }
 
 export interface HeartbeatDeps {
@@ -36,6 +32,7 @@ export interface HeartbeatDeps {
   reportProgress(progress: HeartbeatProgress): Promise<void>;
   onHeartbeat?(outcome: 'sent' | 'failed'): void;
   onLoopChange?(delta: 1 | -1): void;
+  onLost?(reason: LostReason): void;
   /** Ms between Temporal heartbeats; a cancel is noticed at the next one. */
   tickMs?: number;
   /** First and largest backoff after a throttled or failed ASG call. */
@@ -48,28 +45,13 @@ interface Checkpoint {
   sent: number;
 }
 
-async function hookHeartbeatTimeout(autoScaling: AutoScalingClient, target: LifecycleTarget, signal: AbortSignal) {
-  const { LifecycleHooks } = await autoScaling.send(
-    new DescribeLifecycleHooksCommand({
-      AutoScalingGroupName: target.autoScalingGroupName,
-      LifecycleHookNames: [target.lifecycleHookName],
-    }),
-    { abortSignal: signal },
-  );
-  const timeout = LifecycleHooks?.[0]?.HeartbeatTimeout;
-  if (timeout === undefined) {
-    throw new Error(
-      `lifecycle hook ${target.lifecycleHookName} of ${target.autoScalingGroupName} not found or has no HeartbeatTimeout`,
-    );
-  }
-  return timeout;
-}
-
 /**
- * Keeps one lifecycle action alive with RecordLifecycleActionHeartbeat until cancelled, until
- * `untilEpochMs`, or until Auto Scaling says the action is no longer active. It heartbeats to
- * Temporal every tick whatever the ASG interval, so a cancel lands within seconds; it ends only by
- * returning or by rethrowing the cancellation, never with a loop left behind.
+ * Keeps one lifecycle action alive with RecordLifecycleActionHeartbeat until cancelled, until the
+ * clock's `untilEpochMs`, or until Auto Scaling says the action is no longer active. Each heartbeat is
+ * due one interval after the action's start or its last successful heartbeat (from this loop, an
+ * earlier one, or an earlier attempt of this one); an overdue heartbeat goes out at once. It
+ * heartbeats to Temporal every tick whatever the ASG interval, so a cancel lands within seconds; it
+ * ends only by returning or by rethrowing the cancellation, never with a loop left behind.
  */
 export function createLifecycleHeartbeat(deps: HeartbeatDeps) {
   const tickMs = deps.tickMs ?? 1_000;
@@ -79,32 +61,19 @@ export function createLifecycleHeartbeat(deps: HeartbeatDeps) {
     const ctx = Context.current();
     const { target } = input;
     const resumed = ctx.info.heartbeatDetails as Checkpoint | undefined;
-    const checkpoint: Checkpoint = {
-      lastHeartbeatAt: Math.max(resumed?.lastHeartbeatAt ?? 0, input.lastHeartbeatAt ?? 0) || undefined,
-      sent: resumed?.sent ?? 0,
+    const clock: HoldClock = {
+      ...input.clock,
+      lastHeartbeatAt: Math.max(resumed?.lastHeartbeatAt ?? 0, input.clock.lastHeartbeatAt ?? 0) || undefined,
     };
+    const checkpoint: Checkpoint = { lastHeartbeatAt: clock.lastHeartbeatAt, sent: resumed?.sent ?? 0 };
     deps.onLoopChange?.(1);
     try {
       ctx.heartbeat(checkpoint);
-      let intervalSeconds = input.intervalSeconds;
-      if (intervalSeconds === undefined) {
-        const timeout = await hookHeartbeatTimeout(deps.autoScaling, target, ctx.cancellationSignal);
-        intervalSeconds = deriveHeartbeatInterval(timeout, activityHeartbeatTimeoutSeconds);
-        if (!hookSurvivesLostWorker(timeout, intervalSeconds, activityHeartbeatTimeoutSeconds)) {
-          ctx.log.warn('lifecycle hook HeartbeatTimeout is too short to survive a lost worker', {
-            hook: target.lifecycleHookName,
-            heartbeatTimeout: timeout,
-            intervalSeconds,
-          });
-        }
-      }
-      const intervalMs = intervalSeconds * 1000;
-      // The first heartbeat is due one interval after the last one, or after this loop started.
-      let nextAt = (checkpoint.lastHeartbeatAt ?? Date.now()) + intervalMs;
+      let nextAt = nextHeartbeatDue(clock);
       let delayMs = backoff.initial;
       for (;;) {
-        if (nextAt > input.untilEpochMs) {
-          await sleepUntil(ctx, input.untilEpochMs, checkpoint, tickMs);
+        if (nextAt > clock.untilEpochMs) {
+          await sleepUntil(ctx, clock.untilEpochMs, checkpoint, tickMs);
           return { end: 'heartbeat-until-reached', ...checkpoint };
         }
         await sleepUntil(ctx, nextAt, checkpoint, tickMs);
@@ -122,32 +91,41 @@ export function createLifecycleHeartbeat(deps: HeartbeatDeps) {
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
           deps.onHeartbeat?.('failed');
           if (isNoActiveLifecycleAction(error)) {
-            ctx.log.info('lifecycle action is no longer active; heartbeats end', { instanceId: target.instanceId });
-            return { end: 'action-not-active', ...checkpoint };
+            const reason = lostReason(clock, Date.now());
+            ctx.log.warn('lifecycle action is no longer active; heartbeats end', {
+              instanceId: target.instanceId,
+              hook: target.lifecycleHookName,
+              reason,
+            });
+            deps.onLost?.(reason);
+            return { end: 'action-not-active', ...checkpoint, lostReason: reason };
           }
+          // Back off, but never so far that the retries stop before the action would expire.
+          const retryInMs = Math.min(delayMs, Math.max(backoff.initial, (holdExpiresAt(clock) - Date.now()) / 4));
           ctx.log.warn('lifecycle heartbeat failed; retrying after a backoff', {
             instanceId: target.instanceId,
             error: describeAwsError(error),
             transient: isTransientAwsError(error),
-            retryInMs: delayMs,
+            retryInMs,
           });
-          nextAt = Date.now() + delayMs;
+          nextAt = Date.now() + retryInMs;
           delayMs = Math.min(delayMs * 2, backoff.max);
           continue;
         }
         delayMs = backoff.initial;
-        checkpoint.lastHeartbeatAt = Date.now();
+        clock.lastHeartbeatAt = Date.now();
+        checkpoint.lastHeartbeatAt = clock.lastHeartbeatAt;
         checkpoint.sent += 1;
-        nextAt = checkpoint.lastHeartbeatAt + intervalMs;
+        nextAt = nextHeartbeatDue(clock);
         ctx.heartbeat(checkpoint);
         deps.onHeartbeat?.('sent');
         await deps
           .reportProgress({
             lifecycleActionToken: target.lifecycleActionToken,
-            lastHeartbeatAt: checkpoint.lastHeartbeatAt,
-            nextHeartbeatAt: Math.min(nextAt, input.untilEpochMs),
+            lastHeartbeatAt: clock.lastHeartbeatAt,
+            nextHeartbeatAt: Math.min(nextAt, clock.untilEpochMs),
             sent: checkpoint.sent,
-            intervalSeconds,
+            intervalSeconds: clock.intervalSeconds,
           })
           .catch((error: unknown) => {
             ctx.log.warn('could not report heartbeat progress', { error: String(error) });

@@ -7,7 +7,7 @@ import {
   type LifecycleHeartbeatInput,
   type LifecycleHeartbeatResult,
 } from '../../activities/aws/lifecycle-heartbeat.js';
-import type { HeartbeatProgress } from '../../common/lifecycle.js';
+import type { HeartbeatProgress, HoldClock } from '../../common/lifecycle.js';
 
 const target = {
   autoScalingGroupName: 'group',
@@ -43,13 +43,20 @@ function fakeAutoScaling(answer: (command: string, call: number) => unknown = ()
   };
 }
 
-function input(overrides: Partial<LifecycleHeartbeatInput> = {}): LifecycleHeartbeatInput {
+/** A hold whose action started now, with a short interval unless a test says otherwise. */
+function input(overrides: Partial<HoldClock> = {}): LifecycleHeartbeatInput {
+  const now = Date.now();
   return {
     target,
-    intervalSeconds: 0.05,
-    untilEpochMs: Date.now() + 60_000,
-    lastHeartbeatAt: undefined,
-    ...overrides,
+    clock: {
+      startedAt: now,
+      lastHeartbeatAt: undefined,
+      heartbeatTimeoutSeconds: 60,
+      intervalSeconds: 0.05,
+      globalDeadline: now + 6_000_000,
+      untilEpochMs: now + 60_000,
+      ...overrides,
+    },
   };
 }
 
@@ -154,7 +161,7 @@ describe('lifecycle heartbeat activity', () => {
       backoffMs: { initial: 20, max: 40 },
     });
     const env = activityEnvironment();
-    const running = env.run(activity, input({ intervalSeconds: 3600, lastHeartbeatAt: Date.now() - 3_600_000 }));
+    const running = env.run(activity, input({ intervalSeconds: 3600, startedAt: Date.now() - 3_600_000 }));
     await waitFor(() => outcomes.includes('sent'));
     env.cancel();
     await assert.rejects(running);
@@ -172,7 +179,7 @@ describe('lifecycle heartbeat activity', () => {
     const env = activityEnvironment({ heartbeatDetails: { lastHeartbeatAt: Date.now() - 9_900, sent: 7 } });
     const details: unknown[] = [];
     env.on('heartbeat', (d: unknown) => details.push(d));
-    const running = env.run(activity, input({ intervalSeconds: 10 }));
+    const running = env.run(activity, input({ intervalSeconds: 10, startedAt: Date.now() - 60_000 }));
     await waitFor(() => aws.heartbeats().length === 1, 2_000);
     env.cancel();
     await assert.rejects(running);
@@ -182,21 +189,88 @@ describe('lifecycle heartbeat activity', () => {
     );
   });
 
-  it('derives the interval from the hook when none is set', async () => {
-    const aws = fakeAutoScaling((command) =>
-      command === 'DescribeLifecycleHooksCommand' ? { LifecycleHooks: [{ HeartbeatTimeout: 300 }] } : {},
-    );
-    const reported: HeartbeatProgress[] = [];
+  it("sends an overdue heartbeat at once: the schedule runs on the action's clock, not the loop's start", async () => {
+    const aws = fakeAutoScaling();
     const activity = createLifecycleHeartbeat({
       autoScaling: aws.client,
-      reportProgress: (p) => (reported.push(p), Promise.resolve()),
+      reportProgress: () => Promise.resolve(),
+      tickMs: 10,
+    });
+    // The action started 90 s ago with an 80 s interval and nothing sent yet: due 10 s ago.
+    const env = activityEnvironment();
+    const startedAt = Date.now();
+    const running = env.run(activity, input({ intervalSeconds: 80, startedAt: Date.now() - 90_000 }));
+    await waitFor(() => aws.heartbeats().length === 1, 2_000);
+    assert.ok(aws.heartbeats()[0]!.at - startedAt < 500, 'the overdue heartbeat waited');
+    env.cancel();
+    await assert.rejects(running);
+  });
+
+  it('waits for the due time of a heartbeat another loop sent, not a full interval from its own start', async () => {
+    const aws = fakeAutoScaling();
+    const activity = createLifecycleHeartbeat({
+      autoScaling: aws.client,
+      reportProgress: () => Promise.resolve(),
       tickMs: 10,
     });
     const env = activityEnvironment();
-    const running = env.run(activity, input({ intervalSeconds: undefined, lastHeartbeatAt: Date.now() - 600_000 }));
-    await waitFor(() => reported.length === 1);
+    const began = Date.now();
+    const running = env.run(
+      activity,
+      input({ intervalSeconds: 1, startedAt: began - 5_000, lastHeartbeatAt: began - 700 }),
+    );
+    await waitFor(() => aws.heartbeats().length === 1, 2_000);
+    const waited = aws.heartbeats()[0]!.at - began;
+    assert.ok(waited >= 250 && waited < 700, `waited ${waited} ms; 300 ms were left of the interval`);
     env.cancel();
     await assert.rejects(running);
-    assert.equal(reported[0]!.intervalSeconds, 240);
+  });
+
+  it('retries a throttled heartbeat often enough to land before the action expires', async () => {
+    const aws = fakeAutoScaling((command, n) =>
+      command === 'RecordLifecycleActionHeartbeatCommand' && n <= 3 ? awsError('Throttling', 'Rate exceeded') : {},
+    );
+    const outcomes: string[] = [];
+    const activity = createLifecycleHeartbeat({
+      autoScaling: aws.client,
+      reportProgress: () => Promise.resolve(),
+      onHeartbeat: (o) => outcomes.push(o),
+      tickMs: 10,
+      // A backoff that alone would outlast the action (0.2 + 0.4 + 0.8 s): the loop must not follow it.
+      backoffMs: { initial: 200, max: 60_000 },
+    });
+    const env = activityEnvironment();
+    const now = Date.now();
+    // Expires in 1.2 s.
+    const running = env.run(
+      activity,
+      input({ intervalSeconds: 0.1, heartbeatTimeoutSeconds: 1.3, startedAt: now - 100 }),
+    );
+    await waitFor(() => outcomes.includes('sent'), 1_500);
+    assert.ok(aws.heartbeats().at(-1)!.at < now + 1_200, 'the heartbeat landed after the action would have expired');
+    env.cancel();
+    await assert.rejects(running);
+  });
+
+  it('says why the action was lost and counts it', async () => {
+    const aws = fakeAutoScaling((command) =>
+      command === 'RecordLifecycleActionHeartbeatCommand'
+        ? awsError('ValidationError', `No active Lifecycle Action found with instance ID ${target.instanceId}`)
+        : {},
+    );
+    const lost: string[] = [];
+    const activity = createLifecycleHeartbeat({
+      autoScaling: aws.client,
+      reportProgress: () => Promise.resolve(),
+      onLost: (reason) => lost.push(reason),
+      tickMs: 10,
+    });
+    // Started 200 s ago with a 60 s timeout and never heartbeated: it timed out.
+    const result: LifecycleHeartbeatResult = await activityEnvironment().run(
+      activity,
+      input({ startedAt: Date.now() - 200_000 }),
+    );
+    assert.equal(result.lostReason, 'heartbeat-timeout');
+    assert.deepEqual(lost, ['heartbeat-timeout']);
   });
 });

@@ -32,7 +32,7 @@ const scenarios: Scenario[] = [
     event: asgTerminateEvent(),
     behaviour: { drainHangs: true },
     during: async (client, workflowId, rec) => {
-      while (rec.heartbeats.length === 0) await new Promise((r) => setTimeout(r, 50));
+      while (rec.drains.length === 0) await new Promise((r) => setTimeout(r, 50));
       await client.workflow.getHandle(workflowId).executeUpdate(skipDrainUpdate, { args: [{ result: 'ABANDON' }] });
     },
   },

@@ -31,7 +31,7 @@ describe('termination workflow: dry run, CORDON_ONLY and notifications', functio
       /dry run: cordon ip-10-0-1-23\.ec2\.internal, taint aws-node-termination-handler\/asg-lifecycle-termination=/,
     );
     assert.match(decisions, /dry run: drain ip-10-0-1-23\.ec2\.internal \(attempt 1\)/);
-    assert.match(decisions, /dry run: complete lifecycle action of i-\w+ with CONTINUE/);
+    assert.match(decisions, /dry run: complete lifecycle action of i-\w+ \(test-hook\) with CONTINUE/);
     assert.match(decisions, /dry run: would send the webhook/);
     assert.match(decisions, /dry run: would record event ASGLifecycle/);
   });
@@ -43,7 +43,11 @@ describe('termination workflow: dry run, CORDON_ONLY and notifications', functio
     assert.equal(status.phase, 'Done');
     assert.equal(rec.prepared, 1);
     assert.equal(rec.drains.length, 0);
-    assert.equal(rec.heartbeats.length, 0);
+    assert.equal(rec.heartbeatsRunning, 0);
+    assert.ok(
+      rec.heartbeats.every((h) => h.end! <= rec.completions[0]!.at),
+      'a loop ran into the completion',
+    );
     assert.deepEqual(
       rec.completions.map((c) => c.result),
       ['CONTINUE'],

@@ -4,19 +4,41 @@ import { skipDrainUpdate, statusQuery, stopHandlingUpdate } from '../../common/n
 import { runTermination, until, useStack } from './harness.js';
 import type { Recorder } from './stub-activities.js';
 
-/** One heartbeat loop per drain attempt, never two at once, each stopped before the next attempt starts. */
-function assertOneHeartbeatPerAttempt(rec: Recorder, { coversDrain = true } = {}): void {
+/**
+ * The hold's loops for one action: never two at once, none left running, one covering each drain
+ * attempt whole (unless the attempt was cancelled with it), one in each wait between attempts, and
+ * one before the first attempt (resolving and cordoning).
+ */
+function assertHeldByOneLoopAtATime(rec: Recorder, { coversDrain = true } = {}): void {
   assert.equal(rec.maxHeartbeatsRunning, 1, 'two heartbeat loops ran at once');
   assert.equal(rec.heartbeatsRunning, 0, 'a heartbeat loop is still running');
-  assert.equal(rec.heartbeats.length, rec.drains.length, 'one heartbeat loop per drain attempt');
-  rec.heartbeats.forEach((hb, i) => {
-    const drain = rec.drains[i]!;
-    assert.ok(hb.end !== undefined && drain.end !== undefined, `attempt ${i + 1} did not end`);
-    // Cancelling the attempt (workflow cancel, operator) stops both at once; otherwise the heartbeat
-    // covers the whole attempt.
-    if (coversDrain) assert.ok(hb.end >= drain.end, `heartbeat ${i + 1} stopped before its drain attempt ended`);
+  const loops = [...rec.heartbeats].sort((a, b) => a.start - b.start);
+  loops.forEach((loop, i) => {
+    assert.ok(loop.end !== undefined, `loop ${i + 1} did not end`);
+    const next = loops[i + 1];
+    if (next) assert.ok(loop.end <= next.start, `loop ${i + 1} still ran when loop ${i + 2} started`);
+  });
+  const first = rec.drains[0];
+  if (first)
+    assert.ok(
+      loops.some((l) => l.end! <= first.start),
+      'nothing held the action before the first attempt',
+    );
+  rec.drains.forEach((drain, i) => {
+    assert.ok(drain.end !== undefined, `attempt ${i + 1} did not end`);
+    if (coversDrain) {
+      assert.ok(
+        loops.some((l) => l.start <= drain.start + 1000 && l.end! >= drain.end!),
+        `no loop covered attempt ${i + 1}`,
+      );
+    }
     const next = rec.drains[i + 1];
-    if (next) assert.ok(hb.end <= next.start, `heartbeat ${i + 1} still ran when attempt ${i + 2} started`);
+    if (next) {
+      assert.ok(
+        loops.some((l) => l.start >= drain.end! && l.end! <= next.start),
+        `nothing held the action while waiting to retry attempt ${i + 1}`,
+      );
+    }
   });
 }
 
@@ -24,10 +46,10 @@ describe('termination workflow: the lifecycle heartbeat lives and dies with each
   this.timeout(120_000);
   const stack = useStack();
 
-  it('stops heartbeating when a drain attempt fails: five failures then success, never two loops, none between attempts', async () => {
+  it('holds the action through five failed attempts and the waits between them, one loop at a time, none after the completion', async () => {
     const { rec, status, closedAt } = await runTermination(stack, { drainFailures: 5 });
     assert.equal(rec.drains.length, 6);
-    assertOneHeartbeatPerAttempt(rec);
+    assertHeldByOneLoopAtATime(rec);
     assert.equal(rec.completions.length, 1, 'exactly one CompleteLifecycleAction');
     assert.equal(rec.completions[0]!.result, 'CONTINUE');
     const lastHeartbeatEnd = Math.max(...rec.heartbeats.map((h) => h.end!));
@@ -41,7 +63,7 @@ describe('termination workflow: the lifecycle heartbeat lives and dies with each
   it('stops heartbeating before CompleteLifecycleAction fails and the workflow fails', async () => {
     const { rec, error } = await runTermination(stack, { drainFailures: 1, completeFails: true });
     assert.ok(error instanceof WorkflowFailedError, 'the workflow should fail');
-    assertOneHeartbeatPerAttempt(rec);
+    assertHeldByOneLoopAtATime(rec);
     assert.equal(rec.completions.length, 1);
     assert.ok(rec.heartbeats.every((h) => h.end! <= rec.completions[0]!.at));
   });
@@ -52,14 +74,17 @@ describe('termination workflow: the lifecycle heartbeat lives and dies with each
       { drainHangs: true },
       {
         during: async (handle, r) => {
-          await until(() => r.heartbeats.length === 1 && r.drains.length === 1, 'the first attempt');
+          await until(() => r.drains.length === 1 && r.heartbeatsRunning === 1, 'the first attempt, held');
           await handle.cancel();
         },
       },
     );
     assert.ok(error instanceof WorkflowFailedError, 'the workflow should end cancelled');
-    assertOneHeartbeatPerAttempt(rec, { coversDrain: false });
-    assert.ok(rec.heartbeats[0]!.end! <= closedAt, 'the heartbeat outlived the workflow');
+    assertHeldByOneLoopAtATime(rec, { coversDrain: false });
+    assert.ok(
+      rec.heartbeats.every((h) => h.end! <= closedAt),
+      'a heartbeat loop outlived the workflow',
+    );
     assert.equal(rec.completions.length, 0);
   });
 
@@ -69,18 +94,18 @@ describe('termination workflow: the lifecycle heartbeat lives and dies with each
       { drainHangs: true },
       {
         during: async (handle, r) => {
-          await until(() => r.heartbeats.length === 1, 'the heartbeat');
+          await until(() => r.drains.length === 1 && r.heartbeatsRunning === 1, 'the first attempt, held');
           const answer = await handle.executeUpdate(skipDrainUpdate, { args: [{ result: 'ABANDON', reason: 'test' }] });
           assert.match(answer, /ABANDON/);
         },
       },
     );
-    assertOneHeartbeatPerAttempt(rec, { coversDrain: false });
+    assertHeldByOneLoopAtATime(rec, { coversDrain: false });
     assert.deepEqual(
       rec.completions.map((c) => c.result),
       ['ABANDON'],
     );
-    assert.ok(rec.heartbeats[0]!.end! <= rec.completions[0]!.at);
+    assert.ok(rec.heartbeats.every((h) => h.end! <= rec.completions[0]!.at));
     assert.equal(status?.phase, 'Done');
   });
 
@@ -90,14 +115,14 @@ describe('termination workflow: the lifecycle heartbeat lives and dies with each
       { drainHangs: true },
       {
         during: async (handle, r) => {
-          await until(() => r.heartbeats.length === 1, 'the heartbeat');
+          await until(() => r.drains.length === 1 && r.heartbeatsRunning === 1, 'the first attempt, held');
           await handle.executeUpdate(stopHandlingUpdate, { args: [{ reason: 'test' }] });
           const live = await handle.query(statusQuery);
           assert.ok(['Draining', 'Stopped'].includes(live.phase));
         },
       },
     );
-    assertOneHeartbeatPerAttempt(rec, { coversDrain: false });
+    assertHeldByOneLoopAtATime(rec, { coversDrain: false });
     assert.equal(rec.completions.length, 0);
     assert.equal(status?.phase, 'Stopped');
   });

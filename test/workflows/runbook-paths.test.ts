@@ -28,7 +28,9 @@ describe('termination workflow: when there is nothing to drain', function () {
   it('leaves an instance without the managed tag alone when CHECK_TAG_BEFORE_DRAINING', async () => {
     const { rec, status } = await runTermination(stack, { settings: { checkTagBeforeDraining: true } });
     assert.equal(status.phase, 'NotManaged');
-    assert.equal(rec.prepared + rec.drains.length + rec.completions.length + rec.heartbeats.length, 0);
+    assert.equal(rec.prepared + rec.drains.length + rec.completions.length, 0);
+    assert.equal(rec.heartbeatsRunning, 0, 'the hold of the resolving phase ended with it');
+    assert.equal(status.lifecycle?.result, 'left-to-expire');
   });
 
   it('waits COMPLETE_LIFECYCLE_ACTION_DELAY_SECONDS after the drain before completing', async () => {

@@ -41,6 +41,7 @@ export interface Span {
 /** What the stubbed activities saw, in the worker's own clock. */
 export class Recorder {
   readonly heartbeats: (Span & { token: string })[] = [];
+  readonly heartbeatInputs: LifecycleHeartbeatInput[] = [];
   readonly drains: (Span & { ok: boolean | undefined })[] = [];
   readonly completions: { at: number; result: LifecycleResult; token: string }[] = [];
   readonly webhooks: unknown[] = [];
@@ -58,6 +59,12 @@ export interface StubBehaviour {
   drainHangs?: boolean;
   completeFails?: boolean;
   nodeName?: string | undefined;
+  /** The hook's HeartbeatTimeout (default 300); null: the hook cannot be found. */
+  hookTimeoutSeconds?: number | null;
+  /** CompleteLifecycleAction answers that the action is no longer active. */
+  completionNotActive?: boolean;
+  /** The heartbeat loop finds the action gone at once. */
+  heartbeatNotActive?: boolean;
 }
 
 /** Activities with the real names and types, recording every start and stop in `rec`. */
@@ -106,9 +113,18 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
         token: input.target.lifecycleActionToken,
       };
       rec.heartbeats.push(span);
+      rec.heartbeatInputs.push(input);
       rec.heartbeatsRunning += 1;
       rec.maxHeartbeatsRunning = Math.max(rec.maxHeartbeatsRunning, rec.heartbeatsRunning);
       try {
+        if (behaviour.heartbeatNotActive) {
+          return {
+            end: 'action-not-active' as const,
+            sent: 0,
+            lastHeartbeatAt: undefined,
+            lostReason: 'heartbeat-timeout' as const,
+          };
+        }
         for (;;) await beat(ctx);
       } finally {
         rec.heartbeatsRunning -= 1;
@@ -123,10 +139,17 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
       rec.nodeEvents.push({ reason: event.reason, type: event.type });
       return Promise.resolve();
     },
-    lifecycleHookTimeout: () => Promise.resolve(300),
+    describeLifecycleHook: () =>
+      Promise.resolve(
+        behaviour.hookTimeoutSeconds === null
+          ? undefined
+          : { heartbeatTimeoutSeconds: behaviour.hookTimeoutSeconds ?? 300, globalTimeoutSeconds: undefined },
+      ),
     waitForNodeReady: () => Promise.resolve({ nodeName, ready: nodeName !== undefined }),
     completeLifecycleAction(target: LifecycleTarget, result: LifecycleResult) {
       rec.completions.push({ at: Date.now(), result, token: target.lifecycleActionToken });
+      if (behaviour.completionNotActive)
+        return Promise.resolve({ outcome: 'not-active' as const, lostReason: 'heartbeat-timeout' as const });
       if (behaviour.completeFails) {
         throw ApplicationFailure.create({
           type: 'AccessDenied',
@@ -134,7 +157,7 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
           nonRetryable: true,
         });
       }
-      return Promise.resolve('completed' as const);
+      return Promise.resolve({ outcome: 'completed' as const });
     },
   };
 }
