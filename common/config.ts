@@ -2,7 +2,7 @@
 // Termination Handler where it has the setting, so its users keep their values.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { activityHeartbeatTimeoutSeconds } from './lifecycle.js';
+import { maxHookTimeoutSeconds, maxSafeHeartbeatInterval } from './lifecycle.js';
 import { defaultTaskQueue } from './names.js';
 import type { RunbookSettings } from './settings.js';
 import { defaultWebhookTemplate, templateProblems } from './webhook-template.js';
@@ -138,9 +138,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `HEARTBEAT_INTERVAL=${config.HEARTBEAT_INTERVAL}: must be -1 (derive from the hook) or at least 5 seconds`,
     );
   }
-  if (config.HEARTBEAT_INTERVAL !== -1 && config.HEARTBEAT_INTERVAL + activityHeartbeatTimeoutSeconds > 7200) {
+  if (config.HEARTBEAT_INTERVAL > maxSafeHeartbeatInterval(maxHookTimeoutSeconds)) {
     problems.push(
-      `HEARTBEAT_INTERVAL=${config.HEARTBEAT_INTERVAL}: with the ${activityHeartbeatTimeoutSeconds} s a lost worker takes to notice, no hook (HeartbeatTimeout at most 7200 s) can carry it`,
+      `HEARTBEAT_INTERVAL=${config.HEARTBEAT_INTERVAL}: no hook can carry it (HeartbeatTimeout is at most ${maxHookTimeoutSeconds} s, and a lost worker and throttling take ${maxHookTimeoutSeconds - maxSafeHeartbeatInterval(maxHookTimeoutSeconds)} s); at most ${maxSafeHeartbeatInterval(maxHookTimeoutSeconds)}`,
     );
   }
   if (config.WEBHOOK_TEMPLATE && config.WEBHOOK_TEMPLATE_FILE) {

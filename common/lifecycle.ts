@@ -14,6 +14,9 @@ export const lostWorkerSeconds = activityHeartbeatTimeoutSeconds + 5;
  */
 export const throttlingAllowanceSeconds = 5;
 
+/** AWS: a hook's HeartbeatTimeout is 30 to 7200 s. */
+export const maxHookTimeoutSeconds = 7200;
+
 /** AWS: the global timeout is 100 × HeartbeatTimeout, at most 48 hours. */
 export const maxGlobalTimeoutSeconds = 172_800;
 

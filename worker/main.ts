@@ -22,6 +22,13 @@ import { createWorkerMetrics } from './metrics.js';
 import { baseWorkerOptions } from './options.js';
 import { withPrebuiltWorkflowBundle } from './prebuilt-bundle.js';
 
+/**
+ * The AWS SDK waits forever for an answer by default. A call that hangs must fail and be retried well
+ * within an activity's Temporal heartbeat timeout, or Temporal takes the loop for lost and starts a
+ * second one beside it.
+ */
+const awsRequestTimeouts = { connectionTimeout: 5_000, requestTimeout: 10_000 };
+
 /** Where the Temporal SDK's own Prometheus exporter listens, for /metrics to include its figures. */
 const sdkMetricsAddress = (config: Config) => `127.0.0.1:${config.PROMETHEUS_SERVER_PORT + 1}`;
 
@@ -61,8 +68,8 @@ export async function main(_args: string[]): Promise<number> {
     const region = config.AWS_REGION;
     const activities = createActivities({
       settings: runbookSettings(config),
-      ec2: new EC2Client(region ? { region } : {}),
-      autoScaling: new AutoScalingClient(region ? { region } : {}),
+      ec2: new EC2Client({ ...(region ? { region } : {}), requestHandler: awsRequestTimeouts }),
+      autoScaling: new AutoScalingClient({ ...(region ? { region } : {}), requestHandler: awsRequestTimeouts }),
       kube: createKubeClients(),
       metrics: metrics.activity,
       webhook: webhookSettings(config),
@@ -75,15 +82,8 @@ export async function main(_args: string[]): Promise<number> {
           .signal(heartbeatRecordedSignal, progress);
       },
     });
-    const worker = await Worker.create({
-      ...withPrebuiltWorkflowBundle(baseWorkerOptions),
-      connection: nativeConnection,
-      namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      activities,
-      shutdownGraceTime: `${config.SHUTDOWN_GRACE_PERIOD} seconds`,
-      maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT_ACTIVITIES,
-    });
+    // The HTTP servers come first: a port in use fails the start before a worker holds the connection.
+    let worker: Worker | undefined;
     if (config.ENABLE_PROMETHEUS_SERVER) {
       const sdkMetrics = `http://${sdkMetricsAddress(config)}/metrics`;
       servers.push(
@@ -96,9 +96,18 @@ export async function main(_args: string[]): Promise<number> {
     }
     if (config.ENABLE_PROBES_SERVER) {
       servers.push(
-        await startHttpServer(config.PROBES_SERVER_PORT, { ready: () => worker.getState() === 'RUNNING' }, logger),
+        await startHttpServer(config.PROBES_SERVER_PORT, { ready: () => worker?.getState() === 'RUNNING' }, logger),
       );
     }
+    worker = await Worker.create({
+      ...withPrebuiltWorkflowBundle(baseWorkerOptions),
+      connection: nativeConnection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      activities,
+      shutdownGraceTime: `${config.SHUTDOWN_GRACE_PERIOD} seconds`,
+      maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT_ACTIVITIES,
+    });
     logger.info(
       {
         address: config.TEMPORAL_ADDRESS,

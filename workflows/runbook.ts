@@ -168,9 +168,11 @@ export class Runbook {
         holds.drainDeadline(),
       );
     const lifecycleOnly = state.status.kinds.every((k) => k === 'asg-terminate');
+    const lost = () => lifecycleOnly && holds.anyLost() && holds.open().length === 0;
     for (;;) {
       if (controls.stop) return 'stopped';
       if (controls.skip) return this.skipped();
+      if (state.status.attempt > 0 && lost()) return this.lost();
       state.status.attempt += 1;
       this.setPhase('Draining');
       const attemptEnd = Math.min(
@@ -206,12 +208,7 @@ export class Runbook {
         if (Array.isArray(drained?.evicted)) state.status.podsEvicted.push(...drained.evicted);
         return 'drained';
       }
-      if (lifecycleOnly && holds.anyLost() && holds.open().length === 0) {
-        state.decide(
-          'no further drain attempts: the lifecycle action is lost and Auto Scaling terminates the instance',
-        );
-        return 'lost';
-      }
+      if (lost()) return this.lost();
       const maxed = settings.drainMaxAttempts > 0 && state.status.attempt >= settings.drainMaxAttempts;
       if (maxed || Date.now() + settings.drainRetryIntervalSeconds * 1000 > deadline()) {
         state.decide(
@@ -225,6 +222,13 @@ export class Runbook {
         condition(() => controls.retryNow || controls.drainEnded, settings.drainRetryIntervalSeconds * 1000),
       );
     }
+  }
+
+  private lost(): DrainOutcome {
+    this.state.decide(
+      'no further drain attempts: the lifecycle action is lost and Auto Scaling terminates the instance',
+    );
+    return 'lost';
   }
 
   private skipped(): DrainOutcome {

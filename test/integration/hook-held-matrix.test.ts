@@ -1,0 +1,437 @@
+// The hold of a lifecycle action under real timings, on the whole stack: hooks of 60 s and 120 s, the
+// heartbeat settings a user gets by default, and what production does (failed attempts, a late
+// message, a lost worker, a rollout, throttling, a HEARTBEAT_INTERVAL too long for the hook). Every row
+// runs on its own group, all rows at once, each against worker and starter processes as a user runs
+// them; the figures are printed at the end.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { statusQuery, terminationWorkflowId } from '../../common/names.js';
+import type { TerminationStatus } from '../../common/status.js';
+import { bundlerOptions, workflowsPath } from '../../worker/workflow-bundle.js';
+import {
+  awsClients,
+  createGroupWithHook,
+  createQueue,
+  describeInstance,
+  receiveNotifications,
+  terminateInstance,
+  uniqueName,
+  waitFor,
+  type GroupWithHook,
+  type QueueRef,
+} from '../helpers/aws.js';
+import { injectFault, lifecycleCalls, type InjectedFault } from '../helpers/emulator.js';
+import { checkHold, type HoldReport } from '../helpers/hold-report.js';
+import { KubeFixture } from '../helpers/kube.js';
+import { startTnth, type TnthProcess } from '../helpers/processes.js';
+import { stackVar } from '../helpers/stack-env.js';
+import { stackClient, uniqueTaskQueue } from '../helpers/temporal.js';
+
+const managedTag = 'aws-node-termination-handler/managed';
+const aws = awsClients();
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, Math.max(0, ms)));
+
+/** A worker and a starter on their own queue and task queue; the worker can be replaced. */
+interface Service {
+  queue: QueueRef;
+  env: Record<string, string>;
+  workers: TnthProcess[];
+  starter: TnthProcess;
+  worker(): TnthProcess;
+  startWorker(): TnthProcess;
+}
+
+interface RowContext {
+  group: GroupWithHook;
+  handle: WorkflowHandle;
+  service: Service;
+  timeout: number;
+  /** Lets the PDB allow the eviction: the next drain attempt succeeds. */
+  release(): Promise<void>;
+  /** Resolves once attempt `n` is draining. */
+  attempt(n: number): Promise<TerminationStatus>;
+  /** Epoch ms of the first successful ASG heartbeat after `since`. */
+  heartbeatAfter(since: number, timeoutMs?: number): Promise<number>;
+}
+
+interface Row {
+  title: string;
+  timeout: number;
+  service: () => Service;
+  /** The hook notifies this queue instead of the service's (the row delivers the message itself). */
+  holdQueue?: boolean;
+  /** Before the termination starts (faults). */
+  arrange?(group: GroupWithHook): Promise<InjectedFault | undefined>;
+  drive(ctx: RowContext): Promise<void>;
+  check?(status: TerminationStatus, ctx: RowContext): Promise<void>;
+}
+
+interface Outcome {
+  report?: HoldReport;
+  status?: TerminationStatus;
+  error?: unknown;
+}
+
+describe('integration: the lifecycle action is held from the notice to its completion, under real timings', function () {
+  this.timeout(20 * 60_000);
+  let client: Client;
+  let connection: Connection;
+  const kube = new KubeFixture();
+  const groups: GroupWithHook[] = [];
+  const services: Service[] = [];
+  const outcomes = new Map<string, Promise<Outcome>>();
+  const figures: string[] = [];
+  let bundlePath: string;
+  let defaults: Service;
+  let tooLongInterval: Service;
+
+  function startService(name: string, extra: Record<string, string> = {}): Promise<Service> {
+    return createQueue(aws.sqs, `tnth-hold-${name}`).then((queue) => {
+      const env: Record<string, string> = {
+        TEMPORAL_TASK_QUEUE: uniqueTaskQueue(`hold-${name}`),
+        KUBECONFIG: stackVar('SERVICE_KUBECONFIG'),
+        QUEUE_URL: queue.url,
+        WORKFLOW_BUNDLE_PATH: bundlePath,
+        // The drain settings of the reported case; every heartbeat setting is the default.
+        NODE_TERMINATION_GRACE_PERIOD: '60',
+        DUPLICATE_WINDOW: '0',
+        ...extra,
+      };
+      const service: Service = {
+        queue,
+        env,
+        workers: [],
+        // The starter serves its own /metrics: on another port than the worker's.
+        starter: startTnth('starter', {
+          ...env,
+          ...(env.PROMETHEUS_SERVER_PORT
+            ? { PROMETHEUS_SERVER_PORT: String(Number(env.PROMETHEUS_SERVER_PORT) + 1000) }
+            : {}),
+        }),
+        worker: () => service.workers.at(-1)!,
+        startWorker: () => {
+          const worker = startTnth('worker', env);
+          service.workers.push(worker);
+          // A worker that dies by itself leaves its rows without a worker: keep what it said.
+          void worker.exited.then((code) => {
+            if (code !== 0 && worker.child.signalCode === null) {
+              writeFileSync(join(tmpdir(), `tnth-hold-${name}-worker-${worker.child.pid}.log`), worker.output());
+            }
+          });
+          return worker;
+        },
+      };
+      service.startWorker();
+      services.push(service);
+      return service;
+    });
+  }
+
+  async function runRow(name: string, row: Row): Promise<Outcome> {
+    const service = row.service();
+    const holdQueue = row.holdQueue ? await createQueue(aws.sqs, 'tnth-hold-late') : undefined;
+    const group = await createGroupWithHook({
+      heartbeatTimeout: row.timeout,
+      defaultResult: 'ABANDON',
+      tags: { [managedTag]: 'true' },
+      queue: holdQueue ?? service.queue,
+      drainTestNotification: holdQueue !== undefined,
+    });
+    groups.push(group);
+    const instanceId = group.instanceIds[0]!;
+    const nodeName = (await describeInstance(aws.ec2, instanceId))!.PrivateDnsName!;
+    await kube.node({ name: nodeName, instanceId });
+    await kube.nodeReady(nodeName);
+    const pod = await kube.replicaSetPod(nodeName, { gracePeriodSeconds: 1 });
+    await kube.podRunning(pod.metadata!.name!);
+    const pdb = await kube.pdb({ app: pod.metadata!.labels!.app! });
+    const fault = await row.arrange?.(group);
+    const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+    const ctx: RowContext = {
+      group,
+      handle,
+      service,
+      timeout: row.timeout,
+      release: async () => {
+        await kube.setPdbStatus(pdb.metadata!.name!, { disruptionsAllowed: 1 });
+      },
+      attempt: (n) =>
+        waitFor(
+          `${name}: drain attempt ${n}`,
+          async () => {
+            const status = await handle.query(statusQuery).catch(() => undefined);
+            return status && status.attempt >= n && status.phase === 'Draining' && status;
+          },
+          { timeoutMs: 600_000, intervalMs: 500 },
+        ),
+      heartbeatAfter: (since, timeoutMs = 300_000) =>
+        waitFor(
+          `${name}: a heartbeat after ${new Date(since).toISOString()}`,
+          async () => {
+            const calls = await lifecycleCalls({ group: group.groupName, actions: ['RecordLifecycleActionHeartbeat'] });
+            const next = calls.find((c) => c.outcome === 'ok' && Date.parse(c.time) > since);
+            return next && Date.parse(next.time);
+          },
+          { timeoutMs, intervalMs: 250 },
+        ),
+    };
+    try {
+      await terminateInstance(group, instanceId);
+      if (holdQueue) await deliverLate(group, holdQueue, service.queue, row.timeout);
+      await row.drive(ctx);
+      const status = (await handle.result()) as TerminationStatus;
+      await fault?.remove();
+      assert.equal(status.phase, 'Done', `${name}: ${status.decisions.join('; ')}`);
+      assert.equal(status.lifecycle?.result, 'CONTINUE');
+      await row.check?.(status, ctx);
+      const report = await checkHold(group.groupName, row.timeout, handle);
+      figures.push(
+        `${name.padEnd(52)} heartbeats ${String(report.heartbeats.ok).padStart(2)} ok ${String(report.heartbeats.failed).padStart(2)} failed, smallest slack ${String(report.minSlackSeconds).padStart(5)} s, held ${report.heldSeconds} s, attempts ${status.attempt}`,
+      );
+      return { report, status };
+    } finally {
+      await fault?.remove();
+    }
+  }
+
+  /** The notification reaches the starter half a HeartbeatTimeout after the action started. */
+  async function deliverLate(group: GroupWithHook, from: QueueRef, to: QueueRef, timeout: number) {
+    const [notice] = await receiveNotifications(aws.sqs, from.url, {
+      what: `the lifecycle notification of ${group.groupName}`,
+      timeoutMs: 30_000,
+    });
+    const started = (await lifecycleCalls({ group: group.groupName, actions: ['LifecycleActionStarted'] }))[0]!;
+    await sleep(Date.parse(started.time) + timeout * 500 - Date.now());
+    await aws.sqs.send(new SendMessageCommand({ QueueUrl: to.url, MessageBody: notice!.raw }));
+  }
+
+  /** Kills or stops the worker just before a heartbeat is due, then starts its replacement. */
+  async function loseWorker(ctx: RowContext, how: 'SIGKILL' | 'SIGTERM'): Promise<number> {
+    await ctx.heartbeatAfter(0);
+    const status = await ctx.handle.query(statusQuery);
+    const due = Date.parse(status.lifecycle!.nextHeartbeatAt!);
+    await sleep(due - 2_000 - Date.now());
+    const old = ctx.service.worker();
+    const lostAt = Date.now();
+    if (how === 'SIGKILL') {
+      old.child.kill('SIGKILL');
+      await old.exited;
+      await sleep(10_000);
+      ctx.service.startWorker();
+    } else {
+      // A rollout: the new worker is up, the old one drains for SHUTDOWN_GRACE_PERIOD and exits.
+      ctx.service.startWorker();
+      assert.equal(await old.stop(120_000), 0, `the old worker did not exit cleanly:\n${old.output().slice(-2000)}`);
+    }
+    return lostAt;
+  }
+
+  const rows = (timeout: number): [string, Row][] => [
+    [
+      `(a) ${timeout} s hook: a PDB fails the first attempts, then one succeeds`,
+      {
+        title: 'a',
+        timeout,
+        service: () => defaults,
+        drive: async (ctx) => {
+          await ctx.attempt(3);
+          await ctx.release();
+        },
+      },
+    ],
+    [
+      `(b) ${timeout} s hook: the message arrives 0.5 × HeartbeatTimeout late`,
+      {
+        title: 'b',
+        timeout,
+        service: () => defaults,
+        holdQueue: true,
+        drive: async (ctx) => {
+          await ctx.attempt(2);
+          await ctx.release();
+        },
+      },
+    ],
+    [
+      `(c) ${timeout} s hook: worker SIGKILLed just before a heartbeat, a new one 10 s later`,
+      {
+        title: 'c',
+        timeout,
+        service: () => lateService(`c${timeout}`),
+        drive: async (ctx) => {
+          const lostAt = await loseWorker(ctx, 'SIGKILL');
+          await ctx.heartbeatAfter(lostAt);
+          const { attempt } = await ctx.handle.query(statusQuery);
+          await ctx.attempt(attempt + 1);
+          await ctx.release();
+        },
+      },
+    ],
+    [
+      `(d) ${timeout} s hook: SIGTERM and a new worker mid-drain (a rollout)`,
+      {
+        title: 'd',
+        timeout,
+        service: () => lateService(`d${timeout}`),
+        drive: async (ctx) => {
+          await loseWorker(ctx, 'SIGTERM');
+          const exitedAt = Date.now();
+          await ctx.heartbeatAfter(exitedAt);
+          const { attempt } = await ctx.handle.query(statusQuery);
+          await ctx.attempt(attempt + 1);
+          await ctx.release();
+        },
+      },
+    ],
+    [
+      `(e) ${timeout} s hook: half the heartbeats throttled`,
+      {
+        title: 'e',
+        timeout,
+        service: () => defaults,
+        arrange: (group) =>
+          injectFault({
+            action: 'RecordLifecycleActionHeartbeat',
+            errorCode: 'Throttling',
+            rate: 0.5,
+            params: { AutoScalingGroupName: group.groupName },
+          }),
+        drive: async (ctx) => {
+          await ctx.attempt(3);
+          await ctx.release();
+        },
+      },
+    ],
+    [
+      `(f) ${timeout} s hook: HEARTBEAT_INTERVAL=300, longer than the hook allows`,
+      {
+        title: 'f',
+        timeout,
+        service: () => tooLongInterval,
+        drive: async (ctx) => {
+          await ctx.attempt(3);
+          await ctx.release();
+        },
+        check: async (status) => {
+          assert.match(
+            status.warnings.join('\n'),
+            new RegExp(`HEARTBEAT_INTERVAL=300 cannot keep a hook with HeartbeatTimeout ${timeout} s alive`),
+          );
+          assert.equal(status.lifecycle?.heartbeatIntervalSeconds, timeout - 40);
+          const { items } = await kube.kube.core.listNamespacedEvent({
+            namespace: 'default',
+            fieldSelector: `involvedObject.name=${status.nodeName}`,
+          });
+          assert.ok(
+            items.some((e) => e.type === 'Warning' && e.reason === 'LifecycleHeartbeatWarning'),
+            'no warning event on the node',
+          );
+        },
+      },
+    ],
+  ];
+
+  /** Rows that lose their worker get a service of their own. */
+  const ownServices = new Map<string, Service>();
+  const lateService = (name: string) => ownServices.get(name)!;
+
+  const matrix = [...rows(60), ...rows(120)];
+
+  before(async function () {
+    this.timeout(180_000);
+    ({ client, connection } = await stackClient());
+    await kube.ensureNamespace();
+    bundlePath = join(tmpdir(), `${uniqueName('tnth-hold-bundle')}.js`);
+    writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath, ...bundlerOptions })).code);
+    [defaults, tooLongInterval] = await Promise.all([
+      startService('defaults', {
+        ENABLE_PROMETHEUS_SERVER: 'true',
+        PROMETHEUS_SERVER_PORT: String(19600 + Math.floor(Math.random() * 300) * 2),
+      }),
+      startService('interval', { HEARTBEAT_INTERVAL: '300', EMIT_KUBERNETES_EVENTS: 'true' }),
+    ]);
+    for (const name of ['c60', 'c120', 'd60', 'd120']) ownServices.set(name, await startService(name));
+    // Every row at once; each `it` below waits for its own.
+    for (const [name, row] of matrix) {
+      outcomes.set(
+        name,
+        runRow(name, row).catch((error: unknown) => ({ error })),
+      );
+    }
+    outcomes.set(
+      'lost',
+      runLost().catch((error: unknown) => ({ error })),
+    );
+  });
+
+  after(async function () {
+    this.timeout(180_000);
+    console.log(
+      `\n  hold matrix (default heartbeat settings unless the row says otherwise):\n${figures.map((f) => `    ${f}`).join('\n')}\n`,
+    );
+    await Promise.all(services.flatMap((s) => [s.starter.stop(), ...s.workers.map((w) => w.stop())]));
+    await kube.cleanup();
+    await Promise.all(groups.map((g) => g.delete().catch(() => undefined)));
+    await connection?.close();
+  });
+
+  for (const [name] of matrix) {
+    it(`holds the action: ${name}`, async () => {
+      const outcome = await outcomes.get(name)!;
+      if (outcome.error) throw outcome.error as Error;
+    });
+  }
+
+  /** The hook lost on purpose: every heartbeat throttled until the emulator expires the action. */
+  async function runLost(): Promise<Outcome> {
+    const group = await createGroupWithHook({
+      heartbeatTimeout: 60,
+      defaultResult: 'ABANDON',
+      tags: { [managedTag]: 'true' },
+      queue: defaults.queue,
+      drainTestNotification: false,
+    });
+    groups.push(group);
+    const instanceId = group.instanceIds[0]!;
+    const nodeName = (await describeInstance(aws.ec2, instanceId))!.PrivateDnsName!;
+    await kube.node({ name: nodeName, instanceId });
+    await kube.nodeReady(nodeName);
+    const pod = await kube.replicaSetPod(nodeName, { gracePeriodSeconds: 1 });
+    await kube.podRunning(pod.metadata!.name!);
+    await kube.pdb({ app: pod.metadata!.labels!.app! });
+    const fault = await injectFault({
+      action: 'RecordLifecycleActionHeartbeat',
+      errorCode: 'Throttling',
+      params: { AutoScalingGroupName: group.groupName },
+    });
+    try {
+      await terminateInstance(group, instanceId);
+      await waitFor(
+        'the emulator to expire the action',
+        async () => (await lifecycleCalls({ group: group.groupName, actions: ['LifecycleActionExpired'] })).length > 0,
+        { timeoutMs: 120_000, intervalMs: 500 },
+      );
+    } finally {
+      await fault.remove();
+    }
+    const status = (await client.workflow.getHandle(terminationWorkflowId(instanceId)).result()) as TerminationStatus;
+    return { status };
+  }
+
+  it('ends in LifecycleActionLost, not Done, when Auto Scaling lets the action expire, and counts it', async () => {
+    const outcome = await outcomes.get('lost')!;
+    if (outcome.error) throw outcome.error as Error;
+    const status = outcome.status!;
+    assert.equal(status.phase, 'LifecycleActionLost');
+    assert.deepEqual([status.lifecycle?.result, status.lifecycle?.lostReason], ['lost', 'heartbeat-timeout']);
+    assert.match(status.decisions.join('\n'), /lost \(heartbeat-timeout\)/);
+    const port = defaults.env.PROMETHEUS_SERVER_PORT;
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /^tnth_lifecycle_actions_lost_total\{reason="heartbeat-timeout"\} 1$/m);
+  });
+});
