@@ -83,7 +83,7 @@ export async function main(_args: string[]): Promise<number> {
       },
     });
     // The HTTP servers come first: a port in use fails the start before a worker holds the connection.
-    let worker: Worker | undefined;
+    let worker: Worker | undefined = undefined;
     if (config.ENABLE_PROMETHEUS_SERVER) {
       const sdkMetrics = `http://${sdkMetricsAddress(config)}/metrics`;
       servers.push(
