@@ -2,11 +2,18 @@
 export const activityHeartbeatTimeoutSeconds = 30;
 
 /**
- * The longest time the hold of a lifecycle action can go without its loop: a worker lost just before
- * a heartbeat was due is noticed after the Temporal heartbeat timeout, then the activity is retried
- * (1 s) and started on another worker (a poll, a few seconds on a busy server).
+ * How long a workflow task may wait on the queue of the worker that ran the workflow before it goes to
+ * any worker (the SDK's default is 10 s): what a lost worker costs when it dies between two phases.
  */
-export const lostWorkerSeconds = activityHeartbeatTimeoutSeconds + 5;
+export const stickyScheduleToStartSeconds = 5;
+
+/**
+ * The longest time the hold of a lifecycle action can go without its loop: a worker lost just before
+ * a heartbeat was due is noticed after the Temporal heartbeat timeout; then either the loop is retried
+ * on another worker (1 s, then a poll), or, when the worker died while a phase handed over to the next,
+ * the next workflow task waits out the sticky queue before another worker starts the next loop.
+ */
+export const lostWorkerSeconds = activityHeartbeatTimeoutSeconds + stickyScheduleToStartSeconds + 2;
 
 /**
  * Room for the ASG heartbeat itself to be throttled: the loop retries a throttled call at least every
@@ -67,11 +74,11 @@ export type LostReason = 'global-timeout' | 'heartbeat-timeout' | 'heartbeat-unt
  * time), or still within both: completed by someone else, or its hook was deleted.
  */
 export function lostReason(clock: HoldClock, now: number): LostReason {
-  if (now >= clock.globalDeadline) return 'global-timeout';
-  if (now >= heldSince(clock) + clock.heartbeatTimeoutSeconds * 1000) {
-    return now >= clock.untilEpochMs ? 'heartbeat-until' : 'heartbeat-timeout';
-  }
-  return 'ended-elsewhere';
+  const heartbeatExpiry = heldSince(clock) + clock.heartbeatTimeoutSeconds * 1000;
+  if (now < Math.min(heartbeatExpiry, clock.globalDeadline)) return 'ended-elsewhere';
+  // Whichever timeout came first ended it.
+  if (clock.globalDeadline <= heartbeatExpiry) return 'global-timeout';
+  return heartbeatExpiry >= clock.untilEpochMs ? 'heartbeat-until' : 'heartbeat-timeout';
 }
 
 /** What the heartbeat activity tells its workflow after each ASG heartbeat. */
@@ -93,18 +100,23 @@ export function maxSafeHeartbeatInterval(timeoutSeconds: number): number {
   return timeoutSeconds - lostWorkerSeconds - throttlingAllowanceSeconds;
 }
 
-/** Hooks shorter than this cannot survive a lost worker between two heartbeats, whatever the interval. */
-const shortHookFloor = (timeoutSeconds: number) => Math.max(5, Math.floor(timeoutSeconds / 3));
+/** Hooks too short to survive a lost worker still get three heartbeats per timeout. */
+const shortHookInterval = (timeoutSeconds: number) => Math.max(5, Math.floor(timeoutSeconds / 3));
+
+/** The longest interval that keeps the hook alive, or, for a hook too short for that, three per timeout. */
+const longestInterval = (timeoutSeconds: number) => {
+  const safe = maxSafeHeartbeatInterval(timeoutSeconds);
+  return safe >= 5 ? safe : shortHookInterval(timeoutSeconds);
+};
 
 /**
  * The ASG heartbeat interval for a hook whose HeartbeatTimeout is `timeoutSeconds`: the fewest calls
  * that keep it alive through a lost worker and throttling, with a fifth of the timeout to spare on
- * long hooks (60 s → 20 s, 120 s → 80 s, 300 s → 240 s). Hooks too short for a lost worker get three
+ * long hooks (60 s → 18 s, 120 s → 78 s, 300 s → 240 s). Hooks too short for a lost worker get three
  * calls per timeout.
  */
 export function deriveHeartbeatInterval(timeoutSeconds: number): number {
-  const interval = Math.min(maxSafeHeartbeatInterval(timeoutSeconds), Math.floor(timeoutSeconds * 0.8));
-  return Math.max(interval, shortHookFloor(timeoutSeconds));
+  return Math.min(longestInterval(timeoutSeconds), Math.max(5, Math.floor(timeoutSeconds * 0.8)));
 }
 
 /** True when a hook with `timeoutSeconds` survives a lost worker between two heartbeats (invariant 6). */
@@ -125,15 +137,11 @@ export interface HeartbeatPlan {
 export function planHeartbeats(timeoutSeconds: number, explicitSeconds: number | undefined): HeartbeatPlan {
   const warnings: string[] = [];
   let intervalSeconds = explicitSeconds ?? deriveHeartbeatInterval(timeoutSeconds);
-  if (explicitSeconds !== undefined && !hookSurvivesLostWorker(timeoutSeconds, explicitSeconds)) {
-    intervalSeconds = Math.max(maxSafeHeartbeatInterval(timeoutSeconds), shortHookFloor(timeoutSeconds));
-    if (intervalSeconds < explicitSeconds) {
-      warnings.push(
-        `HEARTBEAT_INTERVAL=${explicitSeconds} cannot keep a hook with HeartbeatTimeout ${timeoutSeconds} s alive through a lost worker (${lostWorkerSeconds} s) and throttling (${throttlingAllowanceSeconds} s): heartbeating every ${intervalSeconds} s instead`,
-      );
-    } else {
-      intervalSeconds = explicitSeconds;
-    }
+  if (explicitSeconds !== undefined && explicitSeconds > longestInterval(timeoutSeconds)) {
+    intervalSeconds = longestInterval(timeoutSeconds);
+    warnings.push(
+      `HEARTBEAT_INTERVAL=${explicitSeconds} cannot keep a hook with HeartbeatTimeout ${timeoutSeconds} s alive through a lost worker (${lostWorkerSeconds} s) and throttling (${throttlingAllowanceSeconds} s): heartbeating every ${intervalSeconds} s instead`,
+    );
   }
   if (!hookSurvivesLostWorker(timeoutSeconds, intervalSeconds)) {
     warnings.push(

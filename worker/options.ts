@@ -1,4 +1,5 @@
 import type { WorkerOptions } from '@temporalio/worker';
+import { stickyScheduleToStartSeconds } from '../common/lifecycle.js';
 import { bundlerOptions, workflowsPath } from './workflow-bundle.js';
 
 /**
@@ -10,9 +11,11 @@ export const heartbeatFlushInterval = '2 seconds';
 
 export const baseWorkerOptions: Pick<
   WorkerOptions,
-  'workflowsPath' | 'bundlerOptions' | 'maxHeartbeatThrottleInterval'
+  'workflowsPath' | 'bundlerOptions' | 'maxHeartbeatThrottleInterval' | 'stickyQueueScheduleToStartTimeout'
 > = {
   workflowsPath,
   bundlerOptions,
   maxHeartbeatThrottleInterval: heartbeatFlushInterval,
+  // A workflow whose worker died goes to another worker after this; it counts in the heartbeat budget.
+  stickyQueueScheduleToStartTimeout: `${stickyScheduleToStartSeconds} seconds`,
 };

@@ -163,17 +163,24 @@ export class LifecycleHolds {
     }
   }
 
-  /** Completes every open action with `result`; an action found ended is recorded as lost. */
+  /**
+   * Completes every open action with `result`, including one that arrives meanwhile; an action found
+   * ended is recorded as lost. Each completion runs to its end before a failure of another is thrown.
+   */
   async complete(result: LifecycleResult): Promise<void> {
-    await Promise.all(
-      this.openHolds().map(async (hold) => {
-        const clock = await this.clockOf(hold);
-        this.state.decide(`complete lifecycle action of ${hold.target.instanceId} (${hold.name}) with ${result}`);
-        const answer = await completion(hold.target, result, { ...clock, lastHeartbeatAt: hold.lastHeartbeatAt });
-        if (answer.outcome === 'not-active') this.lose(hold, answer.lostReason ?? 'ended-elsewhere', 'the completion');
-        else this.end(hold, result);
-      }),
-    );
+    for (let open = this.openHolds(); open.length > 0; open = this.openHolds()) {
+      const outcomes = await Promise.allSettled(open.map((hold) => this.completeOne(hold, result)));
+      const failure = outcomes.find((o) => o.status === 'rejected');
+      if (failure) throw failure.reason;
+    }
+  }
+
+  private async completeOne(hold: Hold, result: LifecycleResult): Promise<void> {
+    const clock = await this.clockOf(hold);
+    this.state.decide(`complete lifecycle action of ${hold.target.instanceId} (${hold.name}) with ${result}`);
+    const answer = await completion(hold.target, result, { ...clock, lastHeartbeatAt: hold.lastHeartbeatAt });
+    if (answer.outcome === 'not-active') this.lose(hold, answer.lostReason ?? 'ended-elsewhere', 'the completion');
+    else this.end(hold, result);
   }
 
   /** Leaves every open action to Auto Scaling (its DefaultResult after the timeout). */

@@ -78,7 +78,7 @@ export class Runbook {
     );
     if (outcome === 'lost') {
       this.setPhase('LifecycleActionLost');
-      await notifier.webhook(node, instanceType, true);
+      await holds.cover(() => notifier.webhook(node, instanceType, true));
       return;
     }
     if (outcome === 'gave-up') {
@@ -86,7 +86,7 @@ export class Runbook {
       if (result !== 'NONE') await this.completeLifecycle(result);
       else holds.leave('LIFECYCLE_RESULT_ON_FAILURE=NONE');
       this.setPhase('Failed');
-      await notifier.webhook(node, instanceType, true);
+      await holds.cover(() => notifier.webhook(node, instanceType, true));
       throw ApplicationFailure.create({
         type: 'DrainFailed',
         nonRetryable: true,
@@ -104,7 +104,7 @@ export class Runbook {
       await this.completeLifecycle(outcome === 'skipped' ? (this.controls.skip?.result ?? 'CONTINUE') : 'CONTINUE');
     }
     this.setPhase(holds.anyLost() ? 'LifecycleActionLost' : 'Done');
-    await notifier.webhook(node, instanceType, true);
+    await holds.cover(() => notifier.webhook(node, instanceType, true));
   }
 
   /** Finds the node, checks it is ours, records the interruption on it and cordons it. */
@@ -154,7 +154,7 @@ export class Runbook {
   private async drain(node: NodeContext, notifier: Notifier, events: InterruptionEvent[]): Promise<DrainOutcome> {
     const { state, settings, controls, holds } = this;
     const nodeName = node.name;
-    await notifier.holdWarnings(node, holds.takeWarnings());
+    await holds.cover(() => notifier.holdWarnings(node, holds.takeWarnings()));
     if (settings.cordonOnly) {
       state.decide('CORDON_ONLY: not draining');
       return 'not-drained';
@@ -200,7 +200,7 @@ export class Runbook {
         state.status.lastError = errorMessage(error);
         state.status.podsLeft = podsLeft(error) ?? state.status.podsLeft;
       }
-      await notifier.holdWarnings(node, holds.takeWarnings());
+      await holds.cover(() => notifier.holdWarnings(node, holds.takeWarnings()));
       if (!failed) {
         state.status.podsLeft = [];
         state.status.lastError = undefined;

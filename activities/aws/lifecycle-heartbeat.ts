@@ -78,14 +78,19 @@ export function createLifecycleHeartbeat(deps: HeartbeatDeps) {
         }
         await sleepUntil(ctx, nextAt, checkpoint, tickMs);
         try {
-          await deps.autoScaling.send(
-            new RecordLifecycleActionHeartbeatCommand({
-              AutoScalingGroupName: target.autoScalingGroupName,
-              LifecycleHookName: target.lifecycleHookName,
-              InstanceId: target.instanceId,
-              LifecycleActionToken: target.lifecycleActionToken,
-            }),
-            { abortSignal: ctx.cancellationSignal },
+          await heartbeatingWhile(
+            ctx,
+            checkpoint,
+            tickMs,
+            deps.autoScaling.send(
+              new RecordLifecycleActionHeartbeatCommand({
+                AutoScalingGroupName: target.autoScalingGroupName,
+                LifecycleHookName: target.lifecycleHookName,
+                InstanceId: target.instanceId,
+                LifecycleActionToken: target.lifecycleActionToken,
+              }),
+              { abortSignal: ctx.cancellationSignal },
+            ),
           );
         } catch (error) {
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
@@ -119,22 +124,45 @@ export function createLifecycleHeartbeat(deps: HeartbeatDeps) {
         nextAt = nextHeartbeatDue(clock);
         ctx.heartbeat(checkpoint);
         deps.onHeartbeat?.('sent');
-        await deps
-          .reportProgress({
-            lifecycleActionToken: target.lifecycleActionToken,
-            lastHeartbeatAt: clock.lastHeartbeatAt,
-            nextHeartbeatAt: Math.min(nextAt, clock.untilEpochMs),
-            sent: checkpoint.sent,
-            intervalSeconds: clock.intervalSeconds,
-          })
-          .catch((error: unknown) => {
-            ctx.log.warn('could not report heartbeat progress', { error: String(error) });
-          });
+        await heartbeatingWhile(
+          ctx,
+          checkpoint,
+          tickMs,
+          deps
+            .reportProgress({
+              lifecycleActionToken: target.lifecycleActionToken,
+              lastHeartbeatAt: clock.lastHeartbeatAt,
+              nextHeartbeatAt: Math.min(nextAt, clock.untilEpochMs),
+              sent: checkpoint.sent,
+              intervalSeconds: clock.intervalSeconds,
+            })
+            .catch((error: unknown) => {
+              ctx.log.warn('could not report heartbeat progress', { error: String(error) });
+            }),
+        );
       }
     } finally {
       deps.onLoopChange?.(-1);
     }
   };
+}
+
+/**
+ * Awaits a call while heartbeating to Temporal every tick: a slow answer must not look like a lost
+ * worker, or Temporal would start a second loop beside this one.
+ */
+async function heartbeatingWhile<T>(
+  ctx: Context,
+  checkpoint: Checkpoint,
+  tickMs: number,
+  call: Promise<T>,
+): Promise<T> {
+  const ticker = setInterval(() => ctx.heartbeat(checkpoint), tickMs);
+  try {
+    return await call;
+  } finally {
+    clearInterval(ticker);
+  }
 }
 
 /** Sleeps until `epochMs` in ticks, heartbeating to Temporal on each; throws the cancellation. */

@@ -46,17 +46,24 @@ interface CompletionCheckpoint {
   maybeApplied: boolean;
 }
 
-/** No HTTP answer (a timeout, a reset): the call may have been applied. A refused connection was not. */
+const httpStatusOf = (error: unknown) =>
+  (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+
+/** Errors that come after the request may have reached Auto Scaling: no answer, or the answer was cut. */
+const answerLostCodes = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 const mayHaveBeenApplied = (error: unknown) =>
-  (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === undefined &&
-  (error as { code?: string }).code !== 'ECONNREFUSED';
+  httpStatusOf(error) === undefined &&
+  (answerLostCodes.has((error as { code?: string }).code ?? '') || (error as Error).name === 'TimeoutError');
+
+/** No answer from Auto Scaling at all (network, DNS, credentials being refreshed): worth retrying. */
+const isNetworkError = (error: unknown) => httpStatusOf(error) === undefined;
 
 export function createLifecycleActivities(deps: LifecycleDeps) {
   const { autoScaling } = deps;
   const backoff = deps.backoffMs ?? { initial: 1_000, max: 15_000 };
   const tickMs = deps.tickMs ?? 1_000;
 
-  const heartbeat = (target: LifecycleTarget) =>
+  const heartbeat = (target: LifecycleTarget, signal: AbortSignal) =>
     autoScaling.send(
       new RecordLifecycleActionHeartbeatCommand({
         AutoScalingGroupName: target.autoScalingGroupName,
@@ -64,6 +71,7 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
         InstanceId: target.instanceId,
         LifecycleActionToken: target.lifecycleActionToken,
       }),
+      { abortSignal: signal },
     );
 
   return {
@@ -81,9 +89,11 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
       const resumed = ctx.info.heartbeatDetails as CompletionCheckpoint | undefined;
       const checkpoint: CompletionCheckpoint = {
         lastHeartbeatAt: Math.max(resumed?.lastHeartbeatAt ?? 0, clock?.lastHeartbeatAt ?? 0) || undefined,
-        maybeApplied: resumed?.maybeApplied ?? false,
+        // A retry after a lost worker cannot know whether the lost attempt's call went through.
+        maybeApplied: (resumed?.maybeApplied ?? false) || ctx.info.attempt > 1,
       };
       const giveUpAt = clock ? clock.globalDeadline + 60_000 : Date.now() + 300_000;
+      const signal = ctx.cancellationSignal;
       let delayMs = backoff.initial;
       for (;;) {
         ctx.heartbeat(checkpoint);
@@ -96,33 +106,29 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
               LifecycleActionToken: target.lifecycleActionToken,
               LifecycleActionResult: result,
             }),
+            { abortSignal: signal },
           );
           deps.onComplete?.(result);
           return { outcome: 'completed' };
         } catch (error) {
-          if (isNoActiveLifecycleAction(error)) {
-            // Our own earlier call went through though its answer was lost.
-            if (checkpoint.maybeApplied) return { outcome: 'completed' };
-            deps.onComplete?.('not-active');
-            const reason = clock ? lostReason({ ...clock, ...checkpoint }, Date.now()) : undefined;
-            if (reason) deps.onLost?.(reason);
-            return { outcome: 'not-active', ...(reason ? { lostReason: reason } : {}) };
-          }
+          if (signal.aborted) throw signal.reason;
+          if (isNoActiveLifecycleAction(error)) return notActive(checkpoint, clock);
           const what = `completing lifecycle action of ${target.instanceId} (${target.autoScalingGroupName}/${target.lifecycleHookName}) with ${result}: ${describeAwsError(error)}`;
-          const transient = isTransientAwsError(error) || mayHaveBeenApplied(error);
-          if (!transient)
+          if (!isTransientAwsError(error) && !isNetworkError(error)) {
             throw ApplicationFailure.create({
               type: 'CompleteLifecycleActionFailed',
               message: what,
               nonRetryable: true,
               cause: error as Error,
             });
-          if (Date.now() > giveUpAt)
+          }
+          if (Date.now() > giveUpAt) {
             throw ApplicationFailure.create({
               type: 'CompleteLifecycleActionFailed',
               message: `gave up ${what}`,
               nonRetryable: true,
             });
+          }
           checkpoint.maybeApplied ||= mayHaveBeenApplied(error);
           ctx.log.warn('completing the lifecycle action failed; retrying', {
             instanceId: target.instanceId,
@@ -133,8 +139,8 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
         const retryAt = Date.now() + delayMs;
         delayMs = Math.min(delayMs * 2, backoff.max);
         while (Date.now() < retryAt) {
-          if (clock && Date.now() >= nextHeartbeatDue({ ...clock, ...checkpoint })) {
-            const ended = await heartbeatWhileCompleting(target, checkpoint, clock);
+          if (clock && heartbeatDue({ ...clock, ...checkpoint })) {
+            const ended = await heartbeatWhileCompleting(target, checkpoint, clock, signal);
             if (ended) return ended;
           }
           ctx.heartbeat(checkpoint);
@@ -157,20 +163,32 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
     },
   };
 
+  /**
+   * Auto Scaling says the action is gone. When an earlier call of ours may have completed it and the
+   * action's clock says it was still alive, that call went through; otherwise the action was lost.
+   */
+  function notActive(checkpoint: CompletionCheckpoint, clock: HoldClock | undefined): CompletionResult {
+    const reason = clock ? lostReason({ ...clock, ...checkpoint }, Date.now()) : undefined;
+    if (checkpoint.maybeApplied && (reason === undefined || reason === 'ended-elsewhere')) {
+      return { outcome: 'completed' };
+    }
+    deps.onComplete?.('not-active');
+    if (reason) deps.onLost?.(reason);
+    return { outcome: 'not-active', ...(reason ? { lostReason: reason } : {}) };
+  }
+
   /** One heartbeat of the hold while the completion waits to retry; the end when the action is gone. */
   async function heartbeatWhileCompleting(
     target: LifecycleTarget,
     checkpoint: CompletionCheckpoint,
     clock: HoldClock,
+    signal: AbortSignal,
   ): Promise<CompletionResult | undefined> {
     try {
-      await heartbeat(target);
+      await heartbeat(target, signal);
     } catch (error) {
-      if (!isNoActiveLifecycleAction(error)) return undefined;
-      if (checkpoint.maybeApplied) return { outcome: 'completed' };
-      const reason = lostReason({ ...clock, ...checkpoint }, Date.now());
-      deps.onLost?.(reason);
-      return { outcome: 'not-active', lostReason: reason };
+      if (signal.aborted) throw signal.reason;
+      return isNoActiveLifecycleAction(error) ? notActive(checkpoint, clock) : undefined;
     }
     checkpoint.lastHeartbeatAt = Date.now();
     await deps
@@ -185,3 +203,9 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
     return undefined;
   }
 }
+
+/** A heartbeat is due on the hold's clock, and heartbeats have not ended (HEARTBEAT_UNTIL, global timeout). */
+const heartbeatDue = (clock: HoldClock) => {
+  const now = Date.now();
+  return now >= nextHeartbeatDue(clock) && now < clock.untilEpochMs && now < clock.globalDeadline;
+};

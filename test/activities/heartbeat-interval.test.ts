@@ -15,8 +15,9 @@ import {
 describe('heartbeat interval derived from the hook', () => {
   for (const [timeout, expected] of [
     [30, 10],
-    [60, 20],
-    [120, 80],
+    [52, 10],
+    [60, 18],
+    [120, 78],
     [300, 240],
     [3600, 2880],
     [7200, 5760],
@@ -38,15 +39,17 @@ describe('heartbeat interval derived from the hook', () => {
 describe('heartbeat plan: an explicit HEARTBEAT_INTERVAL checked against the hook', () => {
   it('keeps an explicit interval that the hook survives, without a warning', () => {
     assert.deepEqual(planHeartbeats(120, 30), { intervalSeconds: 30, warnings: [] });
-    assert.deepEqual(planHeartbeats(300, 260), { intervalSeconds: 260, warnings: [] });
+    assert.deepEqual(planHeartbeats(300, 258), { intervalSeconds: 258, warnings: [] });
   });
 
   it('clamps an interval longer than the hook allows and names the setting', () => {
     const plan = planHeartbeats(60, 300);
-    assert.equal(plan.intervalSeconds, 20);
+    assert.equal(plan.intervalSeconds, 18);
     assert.equal(plan.warnings.length, 1);
-    assert.match(plan.warnings[0]!, /HEARTBEAT_INTERVAL=300 .*HeartbeatTimeout 60 s.*every 20 s instead/);
-    assert.equal(planHeartbeats(120, 100).intervalSeconds, 80);
+    assert.match(plan.warnings[0]!, /HEARTBEAT_INTERVAL=300 .*HeartbeatTimeout 60 s.*every 18 s instead/);
+    assert.equal(planHeartbeats(120, 100).intervalSeconds, 78);
+    // A hook too short to keep a full margin still gets the longest interval that survives.
+    assert.equal(planHeartbeats(52, 14).intervalSeconds, 10);
   });
 
   it('warns that a hook shorter than a lost worker cannot be held through one', () => {

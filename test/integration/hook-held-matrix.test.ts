@@ -322,7 +322,7 @@ describe('integration: the lifecycle action is held from the notice to its compl
             status.warnings.join('\n'),
             new RegExp(`HEARTBEAT_INTERVAL=300 cannot keep a hook with HeartbeatTimeout ${timeout} s alive`),
           );
-          assert.equal(status.lifecycle?.heartbeatIntervalSeconds, timeout - 40);
+          assert.equal(status.lifecycle?.heartbeatIntervalSeconds, timeout - 42);
           const { items } = await kube.kube.core.listNamespacedEvent({
             namespace: 'default',
             fieldSelector: `involvedObject.name=${status.nodeName}`,

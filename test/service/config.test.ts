@@ -47,7 +47,7 @@ describe('configuration: every bad or contradictory value stops the process with
     [
       'a heartbeat interval no hook can carry',
       { HEARTBEAT_INTERVAL: '7200' },
-      /^HEARTBEAT_INTERVAL=7200: no hook can carry it \(HeartbeatTimeout is at most 7200 s.*at most 7160$/,
+      /^HEARTBEAT_INTERVAL=7200: no hook can carry it \(HeartbeatTimeout is at most 7200 s.*at most 7158$/,
     ],
     ['a heartbeat interval too short to be sane', { HEARTBEAT_INTERVAL: '2' }, /^HEARTBEAT_INTERVAL=2: must be -1/],
     [

@@ -34,7 +34,7 @@ describe("termination workflow: the hold of a lifecycle action runs on the actio
       settings: { heartbeatIntervalSeconds: 300, emitKubernetesEvents: true },
     });
     assert.equal(status.phase, 'Done');
-    assert.ok(rec.heartbeatInputs.every((i) => i.clock.intervalSeconds === 20));
+    assert.ok(rec.heartbeatInputs.every((i) => i.clock.intervalSeconds === 18));
     assert.match(
       status.warnings.join('\n'),
       /HEARTBEAT_INTERVAL=300 cannot keep a hook with HeartbeatTimeout 60 s alive/,
