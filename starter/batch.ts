@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { InterruptionEvent } from '../common/events.js';
-import type { Backoff } from './backoff.js';
 import type { HandOff } from './hand-off.js';
 import { parseMessage } from './messages/parse.js';
 import type { StarterMetrics } from './metrics.js';
@@ -9,7 +8,6 @@ import type { MessageQueue, QueueMessage } from './queue.js';
 export interface BatchContext {
   queue: MessageQueue;
   handOff: HandOff;
-  backoff: Backoff;
   metrics: StarterMetrics;
   logger: Logger;
   /** Lifecycle hooks this service owns (LIFECYCLE_HOOK_NAMES); others' actions are left alone. */
@@ -20,11 +18,12 @@ type Outcome = 'handed-off' | 'no-action' | 'rejected' | 'hand-off-failed';
 
 /**
  * Handles one received batch. A message is deleted only once Temporal accepted every one of its events;
- * a message whose hand-off failed comes back after the backoff; a bad message is left alone, so the
- * queue's redrive policy moves it to the dead-letter queue after maxReceiveCount receives. Never throws.
+ * the messages whose hand-off failed are returned, for the caller to hold until Temporal is back; a bad
+ * message is left alone, so the queue's redrive policy moves it to the dead-letter queue after
+ * maxReceiveCount receives. Never throws.
  */
-export async function processBatch(messages: QueueMessage[], context: BatchContext): Promise<void> {
-  const { queue, backoff, metrics, logger } = context;
+export async function processBatch(messages: QueueMessage[], context: BatchContext): Promise<QueueMessage[]> {
+  const { queue, metrics, logger } = context;
   const outcomes = await Promise.all(
     messages.map(async (message) => ({ message, outcome: await processMessage(message, context) })),
   );
@@ -44,20 +43,7 @@ export async function processBatch(messages: QueueMessage[], context: BatchConte
       logger.warn({ err: error, messages: done.length }, 'deleting handed-off messages failed; they will come back');
     }
   }
-
-  if (failed.length > 0) {
-    const delayMs = backoff.failure();
-    const seconds = Math.ceil(delayMs / 1000);
-    logger.warn({ messages: failed.length, retryInSeconds: seconds }, 'Temporal did not accept hand-offs; backing off');
-    try {
-      await queue.retryAfter(failed, seconds);
-    } catch (error) {
-      // The queue's own visibility timeout brings them back instead.
-      logger.warn({ err: error }, 'could not shorten the visibility of messages to retry');
-    }
-  } else if (outcomes.some(({ outcome }) => outcome === 'handed-off')) {
-    backoff.success();
-  }
+  return failed;
 }
 
 async function processMessage(message: QueueMessage, context: BatchContext): Promise<Outcome> {
@@ -89,7 +75,8 @@ async function processMessage(message: QueueMessage, context: BatchContext): Pro
   const handOffs = await Promise.allSettled(events.map((event) => handOffOne(event, context)));
   const failures = handOffs.filter((outcome) => outcome.status === 'rejected');
   if (failures.length > 0) {
-    logger.warn(
+    // While Temporal is down this is the rule, said once by the availability gate, not per message.
+    logger.debug(
       { messageId, receiveCount, messageType: result.messageType, error: String(failures[0]?.reason) },
       'hand-off failed; the message stays in the queue',
     );

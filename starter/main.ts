@@ -34,10 +34,22 @@ export async function main(_args: string[]): Promise<number> {
       servers.push(
         await startHttpServer(config.PROMETHEUS_SERVER_PORT, { metrics: { registry: metrics.registry } }, logger),
       );
-    // Ready while it polls; a stopping starter takes no new messages and says so.
+    // Ready while it polls; a stopping starter, or one waiting for Temporal, takes no new messages and says so.
+    let temporalAvailable = true;
     if (config.ENABLE_PROBES_SERVER)
-      servers.push(await startHttpServer(config.PROBES_SERVER_PORT, { ready: () => !stop.signal.aborted }, logger));
-    await runStarter(config, { logger, signal: stop.signal, metrics });
+      servers.push(
+        await startHttpServer(
+          config.PROBES_SERVER_PORT,
+          { ready: () => !stop.signal.aborted && temporalAvailable },
+          logger,
+        ),
+      );
+    await runStarter(config, {
+      logger,
+      signal: stop.signal,
+      metrics,
+      onAvailabilityChange: (available) => (temporalAvailable = available),
+    });
     return 0;
   } catch (error) {
     logger.fatal({ err: error }, 'starter failed');

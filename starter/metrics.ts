@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The starter's Prometheus metrics, in a registry of its own so several starters can share a process (tests). */
 export class StarterMetrics {
@@ -57,6 +57,18 @@ export class StarterMetrics {
     name: 'tnth_starter_message_age_seconds',
     help: 'Time from SQS accepting a message to Temporal accepting its last event',
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+
+  readonly temporalAvailable = new Gauge({
+    name: 'tnth_starter_temporal_available',
+    help: '1 while Temporal accepts hand-offs; 0 while the starter holds messages and polls no more',
+    registers: [this.registry],
+  });
+
+  readonly messagesHeld = new Gauge({
+    name: 'tnth_starter_messages_held',
+    help: 'Messages whose hand-off failed, kept invisible in the queue until Temporal is back',
     registers: [this.registry],
   });
 

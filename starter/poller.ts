@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from './backoff.js';
+import type { TemporalAvailability } from './availability.js';
 import { processBatch, type BatchContext } from './batch.js';
 
 /** SQS itself failing (throttling, network): each poller backs off on its own, 1 s up to 30 s. */
@@ -9,10 +10,15 @@ const receiveBackoff = { initialMs: 1_000, maxMs: 30_000 };
  * One long-polling loop. Stops receiving when `signal` aborts (an in-flight long poll is abandoned), but
  * a batch already received is finished: its hand-offs complete and its messages are deleted.
  */
-export async function poll(context: BatchContext, signal: AbortSignal): Promise<void> {
+export async function poll(
+  context: BatchContext,
+  availability: TemporalAvailability,
+  signal: AbortSignal,
+): Promise<void> {
   const sqsBackoff = new Backoff(receiveBackoff.initialMs, receiveBackoff.maxMs);
   while (!signal.aborted) {
-    await context.backoff.wait(signal);
+    // While Temporal is unavailable no poller takes new messages.
+    await availability.whenAvailable();
     if (signal.aborted) break;
     let messages;
     try {
@@ -27,9 +33,11 @@ export async function poll(context: BatchContext, signal: AbortSignal): Promise<
     }
     if (messages.length > 0) {
       context.metrics.receiveBatchSize.observe(messages.length);
-      await processBatch(messages, context).catch((error: unknown) =>
-        context.logger.error({ err: error }, 'unexpected failure handling a batch; its messages will come back'),
-      );
+      const failed = await processBatch(messages, context).catch((error: unknown) => {
+        context.logger.error({ err: error }, 'unexpected failure handling a batch; its messages will come back');
+        return [];
+      });
+      await availability.hold(failed);
     }
   }
 }

@@ -1,6 +1,7 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -25,8 +26,10 @@ export interface MessageQueue {
   receive(signal: AbortSignal): Promise<QueueMessage[]>;
   /** Deletes the messages; returns the ones SQS did not delete (they come back and are handed off again). */
   delete(messages: QueueMessage[]): Promise<BatchFailure[]>;
-  /** Makes the messages visible again after `seconds`: the retry delay of a failed hand-off. */
+  /** Makes the messages visible again after `seconds`: kept invisible that long, or given back. */
   retryAfter(messages: QueueMessage[], seconds: number): Promise<BatchFailure[]>;
+  /** The queue's attributes (redrive policy, retention, visibility timeout), to check them at start. */
+  attributes?(): Promise<Record<string, string>>;
 }
 
 /** SQS's limits on one ReceiveMessage call: 10 messages, 20 s of long polling. */
@@ -63,6 +66,13 @@ export class SqsQueue implements MessageQueue {
         },
       ];
     });
+  }
+
+  async attributes(): Promise<Record<string, string>> {
+    const { Attributes = {} } = await this.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['All'] }),
+    );
+    return Attributes;
   }
 
   async delete(messages: QueueMessage[]): Promise<BatchFailure[]> {

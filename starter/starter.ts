@@ -2,13 +2,15 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { temporalConnectionOptions } from '../common/temporal-connection.js';
-import { Backoff } from './backoff.js';
+import { defaultAvailabilitySettings, TemporalAvailability } from './availability.js';
+import { processBatch, type BatchContext } from './batch.js';
 import { ownsLifecycleHook } from '../common/config.js';
 import type { StarterConfig } from './config.js';
 import { temporalHandOff, type HandOff } from './hand-off.js';
 import { StarterMetrics } from './metrics.js';
 import { poll } from './poller.js';
 import { SqsQueue, type MessageQueue } from './queue.js';
+import { queueSettingWarnings } from './queue-settings.js';
 
 export interface StarterOptions {
   logger: Logger;
@@ -17,8 +19,12 @@ export interface StarterOptions {
   metrics?: StarterMetrics;
   /** How long Temporal may take to accept one event before the hand-off counts as failed. */
   handOffTimeoutMs?: number;
-  /** The pause of all pollers after a failed hand-off: doubles from initialMs up to maxMs. */
+  /** The wait between probes of Temporal while it is unavailable: doubles from initialMs up to maxMs. */
   temporalBackoff?: { initialMs: number; maxMs: number };
+  /** How long messages held through an outage stay invisible before their visibility is renewed. */
+  holdVisibilitySeconds?: number;
+  /** Told when Temporal stops or starts accepting hand-offs (readiness follows it). */
+  onAvailabilityChange?: (available: boolean) => void;
   /** Wraps the hand-off, to observe it (the benchmark times each one). */
   wrapHandOff?: (handOff: HandOff) => HandOff;
   queue?: MessageQueue;
@@ -49,15 +55,34 @@ export async function runStarter(config: StarterConfig, options: StarterOptions)
   try {
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const handOff = temporalHandOff(client, config.TEMPORAL_TASK_QUEUE, options.handOffTimeoutMs ?? 10_000);
-    const { initialMs, maxMs } = options.temporalBackoff ?? { initialMs: 1_000, maxMs: 60_000 };
-    const context = {
+    const handOffTimeoutMs = options.handOffTimeoutMs ?? 10_000;
+    const context: BatchContext = {
       queue: options.queue ?? new SqsQueue(sqs, config.QUEUE_URL),
       handOff: options.wrapHandOff?.(handOff) ?? handOff,
-      backoff: new Backoff(initialMs, maxMs),
       metrics,
       logger,
       ownsHook: (name: string) => ownsLifecycleHook(config, name),
     };
+    const availability = new TemporalAvailability(
+      {
+        queue: context.queue,
+        logger,
+        metrics,
+        probe: async () => {
+          await connection.withDeadline(Date.now() + handOffTimeoutMs, () => connection.healthService.check({}));
+        },
+        retry: (messages) => processBatch(messages, context),
+        ...(options.onAvailabilityChange ? { onChange: options.onAvailabilityChange } : {}),
+      },
+      signal,
+      {
+        ...defaultAvailabilitySettings,
+        ...(options.temporalBackoff
+          ? { probeBackoffMs: { initial: options.temporalBackoff.initialMs, max: options.temporalBackoff.maxMs } }
+          : {}),
+        ...(options.holdVisibilitySeconds ? { holdVisibilitySeconds: options.holdVisibilitySeconds } : {}),
+      },
+    );
     logger.info(
       {
         queueUrl: config.QUEUE_URL,
@@ -68,10 +93,25 @@ export async function runStarter(config: StarterConfig, options: StarterOptions)
       },
       'starter polling',
     );
-    await Promise.all(Array.from({ length: config.STARTER_POLLERS }, () => poll(context, signal)));
+    await checkQueue(context.queue, handOffTimeoutMs, logger);
+    await Promise.all(Array.from({ length: config.STARTER_POLLERS }, () => poll(context, availability, signal)));
+    // Messages still held go back to the queue for another starter.
+    await availability.settled();
     logger.info('starter stopped: polling ended and hand-offs in flight finished');
   } finally {
     sqs.destroy();
     await connection.close();
+  }
+}
+
+/** Warns, once at start, about queue settings that could lose messages. */
+async function checkQueue(queue: MessageQueue, handOffTimeoutMs: number, logger: Logger): Promise<void> {
+  if (!queue.attributes) return;
+  try {
+    for (const warning of queueSettingWarnings(await queue.attributes(), handOffTimeoutMs)) {
+      logger.warn({ queueSetting: warning }, `queue setting: ${warning}`);
+    }
+  } catch (error) {
+    logger.warn({ err: error }, 'could not read the queue attributes to check them (sqs:GetQueueAttributes)');
   }
 }

@@ -18,7 +18,13 @@ import {
   TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { CreateLaunchTemplateCommand, DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { recommendedQueueAttributes } from '../../starter/queue-settings.js';
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { statusQuery, terminationWorkflowId } from '../../common/names.js';
@@ -63,17 +69,34 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
 
 const aws = { sqs: new SQSClient({}), ec2: new EC2Client({}), autoScaling: new AutoScalingClient({}) };
 
-/** The starter's queue (QUEUE_URL's last segment is its name); CreateQueue returns an existing one. */
+/**
+ * The starter's queue (QUEUE_URL's last segment is its name) with a dead-letter queue and the
+ * attributes the starter recommends; CreateQueue returns an existing one.
+ */
 async function ensureQueue(queueUrl: string): Promise<string> {
   const name = new URL(queueUrl).pathname.split('/').pop()!;
-  const { QueueUrl } = await waitFor('the AWS emulator', () =>
-    aws.sqs.send(new CreateQueueCommand({ QueueName: name })),
+  const arnOf = async (url: string) =>
+    (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes!
+      .QueueArn!;
+  const { QueueUrl: dlqUrl } = await waitFor('the AWS emulator', () =>
+    aws.sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` })),
+  );
+  const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: name }));
+  await aws.sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl,
+      Attributes: {
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: await arnOf(dlqUrl!),
+          maxReceiveCount: String(recommendedQueueAttributes.maxReceiveCount),
+        }),
+        MessageRetentionPeriod: String(recommendedQueueAttributes.MessageRetentionPeriod),
+        VisibilityTimeout: String(recommendedQueueAttributes.VisibilityTimeout),
+      },
+    }),
   );
   if (QueueUrl !== queueUrl) log(`warning: the emulator calls the queue ${QueueUrl}, QUEUE_URL says ${queueUrl}`);
-  const { Attributes } = await aws.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  return Attributes!.QueueArn!;
+  return arnOf(queueUrl);
 }
 
 async function createGroup(groupName: string, queueArn: string): Promise<Instance[]> {

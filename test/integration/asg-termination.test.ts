@@ -92,7 +92,7 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
     );
   });
 
-  it('drains the node through a blocking PDB, heartbeats only while an attempt runs and from one loop at a time, and completes the action once', async () => {
+  it('drains the node through a blocking PDB, holds the action with one heartbeat loop at a time, and completes it once', async () => {
     const group = await createGroupWithHook({
       heartbeatTimeout: 60,
       defaultResult: 'ABANDON',

@@ -1,16 +1,31 @@
 import assert from 'node:assert/strict';
-import { Backoff } from '../../starter/backoff.js';
+import { TemporalAvailability } from '../../starter/availability.js';
 import { processBatch, type BatchContext } from '../../starter/batch.js';
 import { StarterMetrics } from '../../starter/metrics.js';
 import { poll } from '../../starter/poller.js';
 import { metricValue } from './metric-values.js';
 import { badMessage, capturingLogger, deferred, FakeQueue, goodMessage, recordingHandOff } from './fakes.js';
 
-function context(queue: FakeQueue, handOff: BatchContext['handOff'], backoff = new Backoff(1_000, 60_000)) {
+function context(queue: FakeQueue, handOff: BatchContext['handOff']) {
   const { logger, lines } = capturingLogger();
   const metrics = new StarterMetrics();
-  const ctx: BatchContext = { queue, handOff, backoff, metrics, logger };
+  const ctx: BatchContext = { queue, handOff, metrics, logger };
   return { ctx, lines, metrics };
+}
+
+/** The availability gate over a fake queue, with a probe the test answers. */
+function availabilityGate(ctx: BatchContext, signal: AbortSignal, temporalUp: () => boolean) {
+  return new TemporalAvailability(
+    {
+      queue: ctx.queue,
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+      probe: () => (temporalUp() ? Promise.resolve() : Promise.reject(new Error('14 UNAVAILABLE'))),
+      retry: (messages) => processBatch(messages, ctx),
+    },
+    signal,
+    { holdVisibilitySeconds: 0.3, probeBackoffMs: { initial: 20, max: 40 }, maxFailuresWhileHealthy: 3 },
+  );
 }
 
 describe('starter: one batch of messages', () => {
@@ -19,7 +34,7 @@ describe('starter: one batch of messages', () => {
     // The scheduled change names two instances; Temporal refuses the second.
     const { accepted, handOff } = recordingHandOff(new Set(['i-0a1b2c3d4e5f60011']));
     const { ctx, metrics } = context(queue, handOff);
-    await processBatch(
+    const failed = await processBatch(
       [
         goodMessage('m-spot', 'spot-interruption.eventbridge.json'),
         goodMessage('m-health', 'scheduled-change.eventbridge.json'),
@@ -28,8 +43,9 @@ describe('starter: one batch of messages', () => {
     );
     assert.deepEqual(queue.deleted, ['m-spot']);
     assert.deepEqual(
-      queue.retried.map((r) => r.messageId),
+      failed.map((m) => m.messageId),
       ['m-health'],
+      'the message whose hand-off failed goes back to the caller, to be held',
     );
     assert.deepEqual(accepted.map((e) => e.instanceId).sort(), ['i-0a1b2c3d4e5f60007', 'i-0a1b2c3d4e5f60010']);
     assert.equal(await metricValue(metrics, 'tnth_starter_hand_off_failures_total', { kind: 'scheduled-change' }), 1);
@@ -86,25 +102,73 @@ describe('starter: one batch of messages', () => {
     assert.equal(logged?.path, 'detail.instance-id');
     assert.equal(logged?.receiveCount, 3);
   });
+});
 
-  it('backs off after a refused hand-off and resumes at full speed after the next success', async () => {
-    const queue = new FakeQueue();
+describe('starter: through a Temporal outage', () => {
+  it('holds the messages whose hand-off failed invisible, takes no new ones, and hands them off once Temporal answers', async () => {
+    const queue = new FakeQueue([
+      [goodMessage('m1', 'spot-interruption.eventbridge.json')],
+      [goodMessage('m2', 'rebalance-recommendation.eventbridge.json')],
+    ]);
     const refuse = new Set(['i-0a1b2c3d4e5f60007']);
-    const { handOff } = recordingHandOff(refuse);
-    const { ctx } = context(queue, handOff, new Backoff(200, 2_000));
-    await processBatch([goodMessage('m1', 'spot-interruption.eventbridge.json')], ctx);
-    await processBatch([goodMessage('m1', 'spot-interruption.eventbridge.json')], ctx);
-    const [first, second] = queue.retried;
-    assert.ok(first && second && first.seconds >= 1 && second.seconds >= first.seconds, JSON.stringify(queue.retried));
-    const paused = Date.now();
+    const { handOff, accepted } = recordingHandOff(refuse);
+    const { ctx, lines, metrics } = context(queue, handOff);
+    let up = false;
+    const stop = new AbortController();
+    const availability = availabilityGate(ctx, stop.signal, () => up);
+    const polling = poll(ctx, availability, stop.signal);
+    await waitUntil(() => !availability.available);
+    assert.equal(await metricValue(metrics, 'tnth_starter_temporal_available'), 0);
+    assert.equal(await metricValue(metrics, 'tnth_starter_messages_held'), 1);
+    // The message is kept invisible again and again, and no poller receives meanwhile.
+    await waitUntil(() => queue.retried.filter((r) => r.messageId === 'm1').length >= 3);
+    assert.ok(queue.retried.every((r) => r.seconds === 0.3));
+    assert.equal(queue.receives, 1, 'a poller received while Temporal was down');
+    assert.deepEqual(queue.deleted, []);
+
+    up = true;
     refuse.clear();
-    await ctx.backoff.wait(new AbortController().signal);
-    assert.ok(Date.now() - paused >= 90, 'pollers wait out the pause');
-    await processBatch([goodMessage('m1', 'spot-interruption.eventbridge.json')], ctx);
-    const resumed = Date.now();
-    await ctx.backoff.wait(new AbortController().signal);
-    assert.ok(Date.now() - resumed < 50, 'a success ends the pause');
-    assert.deepEqual(queue.deleted, ['m1']);
+    await waitUntil(() => queue.deleted.includes('m1') && queue.deleted.includes('m2'));
+    assert.ok(availability.available);
+    assert.equal(await metricValue(metrics, 'tnth_starter_temporal_available'), 1);
+    assert.deepEqual(accepted.map((e) => e.kind).sort(), ['rebalance-recommendation', 'spot-interruption']);
+    const said = lines.map((l) => String(l.msg));
+    assert.equal(said.filter((m) => m.startsWith('Temporal is not accepting')).length, 1, 'said once when it stopped');
+    assert.equal(
+      said.filter((m) => m.startsWith('Temporal accepts hand-offs again')).length,
+      1,
+      'said once when it resumed',
+    );
+    stop.abort();
+    await polling;
+  });
+
+  it('gives a message back to the queue when its hand-off keeps failing although Temporal answers', async () => {
+    const queue = new FakeQueue([[goodMessage('m1', 'spot-interruption.eventbridge.json')]]);
+    const { handOff } = recordingHandOff(new Set(['i-0a1b2c3d4e5f60007']));
+    const { ctx } = context(queue, handOff);
+    const stop = new AbortController();
+    const availability = availabilityGate(ctx, stop.signal, () => true);
+    const polling = poll(ctx, availability, stop.signal);
+    await waitUntil(() => queue.retried.some((r) => r.seconds === 30));
+    await waitUntil(() => availability.available);
+    assert.deepEqual(queue.deleted, []);
+    stop.abort();
+    await polling;
+  });
+
+  it('gives held messages back at once when the starter stops, for another starter to take', async () => {
+    const queue = new FakeQueue([[goodMessage('m1', 'spot-interruption.eventbridge.json')]]);
+    const { handOff } = recordingHandOff(new Set(['i-0a1b2c3d4e5f60007']));
+    const { ctx } = context(queue, handOff);
+    const stop = new AbortController();
+    const availability = availabilityGate(ctx, stop.signal, () => false);
+    const polling = poll(ctx, availability, stop.signal);
+    await waitUntil(() => !availability.available);
+    stop.abort();
+    await polling;
+    await availability.settled();
+    assert.deepEqual(queue.retried.at(-1), { messageId: 'm1', seconds: 0 });
   });
 });
 
@@ -119,7 +183,11 @@ describe('starter: poller shutdown', () => {
     });
     const stop = new AbortController();
     let finished = false;
-    const polling = poll(ctx, stop.signal).then(() => (finished = true));
+    const polling = poll(
+      ctx,
+      availabilityGate(ctx, stop.signal, () => true),
+      stop.signal,
+    ).then(() => (finished = true));
     await started.promise;
     stop.abort();
     for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
@@ -135,7 +203,11 @@ describe('starter: poller shutdown', () => {
     const { handOff } = recordingHandOff();
     const { ctx } = context(queue, handOff);
     const stop = new AbortController();
-    const polling = poll(ctx, stop.signal);
+    const polling = poll(
+      ctx,
+      availabilityGate(ctx, stop.signal, () => true),
+      stop.signal,
+    );
     await new Promise((resolve) => setImmediate(resolve));
     const stopped = Date.now();
     stop.abort();
@@ -143,3 +215,11 @@ describe('starter: poller shutdown', () => {
     assert.ok(Date.now() - stopped < 100);
   });
 });
+
+async function waitUntil(check: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -149,7 +149,7 @@ describe('intake against the stack: SQS (AWS emulator) and Temporal', function (
     assert.equal(executions.length, 1);
   });
 
-  it('keeps a message while Temporal is unreachable and hands it off once Temporal is back, without crashing', async () => {
+  it('holds a message while Temporal is unreachable and hands it off once Temporal is back, without crashing', async () => {
     const queue = await newQueue('intake-outage');
     const proxy = await TcpProxy.create(stackVar('TEMPORAL_ADDRESS'));
     const starter = startStarter(
@@ -158,6 +158,7 @@ describe('intake against the stack: SQS (AWS emulator) and Temporal', function (
       { temporalBackoff: { initialMs: 200, maxMs: 1_000 }, handOffTimeoutMs: 2_000 },
     );
     const failures = () => metricValue(starter.metrics, 'tnth_starter_hand_off_failures_total');
+    const held = () => metricValue(starter.metrics, 'tnth_starter_messages_held');
     try {
       for (const phase of ['down from the start', 'down after having been up']) {
         const { body, renamed } = withFreshInstances('spot-interruption.eventbridge.json');
@@ -169,9 +170,11 @@ describe('intake against the stack: SQS (AWS emulator) and Temporal', function (
         );
         const failedBefore = await failures();
         await send(sqs, queue.url, body);
-        await waitFor(`a refused hand-off (Temporal ${phase})`, async () => (await failures()) >= failedBefore + 2, {
+        await waitFor(`a refused hand-off (Temporal ${phase})`, async () => (await failures()) >= failedBefore + 1, {
           timeoutMs: 30_000,
         });
+        await waitFor('the starter to hold the message', async () => (await held()) === 1, { timeoutMs: 30_000 });
+        assert.equal(await metricValue(starter.metrics, 'tnth_starter_temporal_available'), 0);
         assert.equal(await messagesIn(sqs, queue.url), 1, 'the message stays in the queue');
         assert.equal(await exists(handle), false);
         assert.equal(

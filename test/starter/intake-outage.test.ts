@@ -1,0 +1,122 @@
+// A Temporal outage of five minutes under a production queue (redrive after five receives): the
+// starter takes no new messages while Temporal is away and keeps the ones it holds invisible, so
+// every notice reaches its workflow afterwards and none goes to the dead-letter queue.
+import assert from 'node:assert/strict';
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Client, Connection } from '@temporalio/client';
+import { recommendedQueueAttributes } from '../../starter/queue-settings.js';
+import { awsClients, uniqueName, waitFor } from '../helpers/aws.js';
+import { stackVar } from '../helpers/stack-env.js';
+import { stackClient } from '../helpers/temporal.js';
+import { metricValue } from './metric-values.js';
+import { messagesIn, startStarter, terminateAll, withFreshInstances } from './stack.js';
+import { TcpProxy } from './tcp-proxy.js';
+
+const messages = 500;
+const outageMs = 5 * 60_000;
+
+describe('intake through a Temporal outage of five minutes, on the stack', function () {
+  this.timeout(outageMs + 5 * 60_000);
+  let client: Client;
+  let connection: Connection;
+  let sqs: SQSClient;
+  const instanceIds: string[] = [];
+  const queueUrls: string[] = [];
+
+  before(async () => {
+    ({ client, connection } = await stackClient());
+    sqs = awsClients().sqs;
+  });
+
+  after(async function () {
+    this.timeout(120_000);
+    await terminateAll(client, instanceIds);
+    await Promise.all(
+      queueUrls.map((url) => sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined)),
+    );
+    await connection?.close();
+  });
+
+  async function queueWithRedrive(): Promise<{ url: string; dlqUrl: string }> {
+    const name = uniqueName('tnth-outage');
+    const { QueueUrl: dlqUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+    );
+    const { QueueUrl: url } = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: name,
+        Attributes: {
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: '5' }),
+          MessageRetentionPeriod: String(recommendedQueueAttributes.MessageRetentionPeriod),
+          VisibilityTimeout: String(recommendedQueueAttributes.VisibilityTimeout),
+        },
+      }),
+    );
+    queueUrls.push(url!, dlqUrl!);
+    return { url: url!, dlqUrl: dlqUrl! };
+  }
+
+  it('hands off all 500 notices once Temporal is back, with none in the dead-letter queue', async () => {
+    const queue = await queueWithRedrive();
+    const proxy = await TcpProxy.create(stackVar('TEMPORAL_ADDRESS'));
+    // The starter's own defaults: backoff, hold visibility, pollers.
+    const starter = startStarter(queue.url, { TEMPORAL_ADDRESS: proxy.address, STARTER_POLLERS: '4' });
+    try {
+      const bodies = Array.from({ length: messages }, () => {
+        const { body, renamed } = withFreshInstances('spot-interruption.eventbridge.json');
+        instanceIds.push(...renamed.values());
+        return body;
+      });
+      for (let i = 0; i < bodies.length; i += 10) {
+        await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queue.url,
+            Entries: bodies.slice(i, i + 10).map((MessageBody, n) => ({ Id: String(n), MessageBody })),
+          }),
+        );
+      }
+      const down = Date.now();
+      await waitFor(
+        'the starter to stop taking messages',
+        async () => (await metricValue(starter.metrics, 'tnth_starter_temporal_available')) === 0,
+        {
+          timeoutMs: 60_000,
+          intervalMs: 200,
+        },
+      );
+      // The outage itself: Temporal unreachable for five minutes.
+      await new Promise((resolve) => setTimeout(resolve, outageMs - (Date.now() - down)));
+      const held = await metricValue(starter.metrics, 'tnth_starter_messages_held');
+      const receivedDuringOutage = await metricValue(starter.metrics, 'tnth_starter_messages_received_total');
+      await proxy.up();
+      const back = Date.now();
+
+      const count = async () => (await client.workflow.count(`TaskQueue = "${starter.taskQueue}"`)).count;
+      await waitFor('a workflow for every notice', async () => (await count()) === messages, {
+        timeoutMs: 180_000,
+        intervalMs: 1_000,
+      });
+      await waitFor('the queue to be empty', async () => (await messagesIn(sqs, queue.url)) === 0, {
+        timeoutMs: 60_000,
+      });
+      const received = await metricValue(starter.metrics, 'tnth_starter_messages_received_total');
+      console.log(
+        `    outage ${Math.round((back - down) / 1000)} s; ${held} messages held through it (${receivedDuringOutage} received before Temporal came back); ` +
+          `${received} receives for ${messages} messages; all handed off ${Math.round((Date.now() - back) / 1000)} s after Temporal was back`,
+      );
+      assert.equal(await messagesIn(sqs, queue.dlqUrl), 0, 'live notices in the dead-letter queue');
+      assert.equal(received, messages, 'a message was received more than once');
+      assert.equal(await metricValue(starter.metrics, 'tnth_starter_temporal_available'), 1);
+    } finally {
+      await starter.stop();
+      await proxy.down();
+    }
+  });
+});
