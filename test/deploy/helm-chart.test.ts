@@ -176,6 +176,7 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
       'config.WEBHOOK_TEMPLATE_FILE=/etc/tnth/webhook/template',
       'config.WEBHOOK_PROXY=http://proxy:3128',
       'config.KUBERNETES_EVENTS_EXTRA_ANNOTATIONS=a=b',
+      'config.LIFECYCLE_HOOK_NAMES=tnth-drain',
     ]);
     const names = new Set((container(deployment(everything, 'worker')).env ?? []).map((e) => e.name));
     const missing = [...configVariables()].filter((name) => !names.has(name) && !leftToExtraEnv.includes(name));
