@@ -49,7 +49,6 @@ export async function processBatch(messages: QueueMessage[], context: BatchConte
 async function processMessage(message: QueueMessage, context: BatchContext): Promise<Outcome> {
   const { metrics, logger } = context;
   const { messageId, receiveCount } = message;
-  metrics.received.inc();
   const result = parseMessage(message.body);
   if (!result.ok) {
     const { reason, path, message: problem, messageType = 'unknown' } = result.error;

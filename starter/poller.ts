@@ -32,6 +32,8 @@ export async function poll(
       continue;
     }
     if (messages.length > 0) {
+      // Counted here, once per receive: a held message handed off again is not received again.
+      context.metrics.received.inc(messages.length);
       context.metrics.receiveBatchSize.observe(messages.length);
       const failed = await processBatch(messages, context).catch((error: unknown) => {
         context.logger.error({ err: error }, 'unexpected failure handling a batch; its messages will come back');
