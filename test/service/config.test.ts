@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, eventAnnotations, loadConfig, runbookSettings, webhookSettings } from '../../common/config.js';
+import {
+  ConfigError,
+  eventAnnotations,
+  loadConfig,
+  ownsLifecycleHook,
+  runbookSettings,
+  webhookSettings,
+} from '../../common/config.js';
 
 function problems(env: Record<string, string>): string[] {
   try {
@@ -133,5 +140,15 @@ describe('configuration: every bad or contradictory value stops the process with
     });
     assert.deepEqual(eventAnnotations(config), { team: 'platform', 'cost-center': 'a=b' });
     assert.equal(runbookSettings(config).webhookEnabled, true);
+  });
+
+  it('reads LIFECYCLE_HOOK_NAMES as the hooks tnth owns, every hook when unset or empty', () => {
+    const some = loadConfig({ LIFECYCLE_HOOK_NAMES: 'tnth-drain, karpenter-hook ,,' });
+    assert.deepEqual(some.LIFECYCLE_HOOK_NAMES, ['tnth-drain', 'karpenter-hook']);
+    assert.equal(ownsLifecycleHook(some, 'tnth-drain'), true);
+    assert.equal(ownsLifecycleHook(some, 'other-tool'), false);
+    for (const env of [{}, { LIFECYCLE_HOOK_NAMES: '' }, { LIFECYCLE_HOOK_NAMES: ' , ' }]) {
+      assert.equal(ownsLifecycleHook(loadConfig(env), 'any-hook'), true, JSON.stringify(env));
+    }
   });
 });

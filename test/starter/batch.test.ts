@@ -80,6 +80,27 @@ describe('starter: one batch of messages', () => {
     assert.equal(await metricValue(metrics, 'tnth_starter_messages_deleted_total', { outcome: 'no-action' }), 2);
   });
 
+  it('leaves the lifecycle actions of hooks not in LIFECYCLE_HOOK_NAMES alone, deleting their messages as needing no action', async () => {
+    const queue = new FakeQueue();
+    const { accepted, handOff } = recordingHandOff();
+    const { ctx, lines, metrics } = context(queue, handOff);
+    const owned = 'tnth-terminate';
+    ctx.ownsHook = (name) => name === owned;
+    const other = goodMessage('m-other', 'asg-terminate.notification.json');
+    other.body = other.body.replace(`"LifecycleHookName": "${owned}"`, '"LifecycleHookName": "other-tool-hook"');
+    assert.ok(other.body.includes('other-tool-hook'));
+    const failed = await processBatch([goodMessage('m-ours', 'asg-terminate.eventbridge.json'), other], ctx);
+    assert.deepEqual(failed, []);
+    assert.deepEqual(queue.deleted.sort(), ['m-other', 'm-ours']);
+    assert.deepEqual(
+      accepted.map((e) => 'lifecycleHookName' in e && e.lifecycleHookName),
+      [owned],
+      'only the owned hook was handed off',
+    );
+    assert.ok(lines.some((l) => /not in LIFECYCLE_HOOK_NAMES/.test(String(l.msg)) && l.hook === 'other-tool-hook'));
+    assert.equal(await metricValue(metrics, 'tnth_starter_messages_deleted_total', { outcome: 'no-action' }), 1);
+  });
+
   it('leaves bad messages for the redrive policy, counted by kind and reason and logged with their message id', async () => {
     const queue = new FakeQueue();
     const { handOff } = recordingHandOff();
