@@ -17,7 +17,6 @@ import {
   awsClients,
   createGroupWithHook,
   createQueue,
-  describeInstance,
   receiveNotifications,
   terminateInstance,
   uniqueName,
@@ -27,6 +26,7 @@ import {
 } from '../helpers/aws.js';
 import { injectFault, lifecycleCalls, type InjectedFault } from '../helpers/emulator.js';
 import { checkHold, type HoldReport } from '../helpers/hold-report.js';
+import { nodeWithPod } from '../helpers/instance-node.js';
 import { KubeFixture } from '../helpers/kube.js';
 import { startTnth, type TnthProcess } from '../helpers/processes.js';
 import { stackVar } from '../helpers/stack-env.js';
@@ -144,11 +144,7 @@ describe('integration: the lifecycle action is held from the notice to its compl
     });
     groups.push(group);
     const instanceId = group.instanceIds[0]!;
-    const nodeName = (await describeInstance(aws.ec2, instanceId))!.PrivateDnsName!;
-    await kube.node({ name: nodeName, instanceId });
-    await kube.nodeReady(nodeName);
-    const pod = await kube.replicaSetPod(nodeName, { gracePeriodSeconds: 1 });
-    await kube.podRunning(pod.metadata!.name!);
+    const { pod } = await nodeWithPod(kube, aws.ec2, instanceId);
     const pdb = await kube.pdb({ app: pod.metadata!.labels!.app! });
     const fault = await row.arrange?.(group);
     const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
@@ -398,11 +394,7 @@ describe('integration: the lifecycle action is held from the notice to its compl
     });
     groups.push(group);
     const instanceId = group.instanceIds[0]!;
-    const nodeName = (await describeInstance(aws.ec2, instanceId))!.PrivateDnsName!;
-    await kube.node({ name: nodeName, instanceId });
-    await kube.nodeReady(nodeName);
-    const pod = await kube.replicaSetPod(nodeName, { gracePeriodSeconds: 1 });
-    await kube.podRunning(pod.metadata!.name!);
+    const { pod } = await nodeWithPod(kube, aws.ec2, instanceId);
     await kube.pdb({ app: pod.metadata!.labels!.app! });
     const fault = await injectFault({
       action: 'RecordLifecycleActionHeartbeat',

@@ -9,7 +9,6 @@ import {
   awsClients,
   createGroupWithHook,
   createQueue,
-  describeInstance,
   receiveNotifications,
   terminateInstance,
   waitFor,
@@ -18,6 +17,7 @@ import {
 } from '../helpers/aws.js';
 import { injectFault, lifecycleCalls } from '../helpers/emulator.js';
 import { activitySpans } from '../helpers/history.js';
+import { nodeWithPod } from '../helpers/instance-node.js';
 import { KubeFixture } from '../helpers/kube.js';
 import { startTnth, type TnthProcess } from '../helpers/processes.js';
 import { stackVar } from '../helpers/stack-env.js';
@@ -73,13 +73,7 @@ describe('integration: the starter crashing between hand-off and delete, and thr
       queue,
     });
     groups.push(group);
-    for (const instanceId of group.instanceIds) {
-      const nodeName = (await describeInstance(aws.ec2, instanceId))!.PrivateDnsName!;
-      await kube.node({ name: nodeName, instanceId });
-      await kube.nodeReady(nodeName);
-      const pod = await kube.replicaSetPod(nodeName, { gracePeriodSeconds: 1 });
-      await kube.podRunning(pod.metadata!.name!);
-    }
+    for (const instanceId of group.instanceIds) await nodeWithPod(kube, aws.ec2, instanceId);
     return group;
   }
 

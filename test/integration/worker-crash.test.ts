@@ -6,12 +6,12 @@ import {
   awsClients,
   createGroupWithHook,
   createQueue,
-  describeInstance,
   terminateInstance,
   waitFor,
   type GroupWithHook,
 } from '../helpers/aws.js';
 import { lifecycleCalls } from '../helpers/emulator.js';
+import { nodeWithPod } from '../helpers/instance-node.js';
 import { KubeFixture } from '../helpers/kube.js';
 import { startTnth, type TnthProcess } from '../helpers/processes.js';
 import { stackVar } from '../helpers/stack-env.js';
@@ -49,11 +49,7 @@ describe('integration: a worker killed mid-drain (invariant 6)', function () {
       drainTestNotification: false,
     });
     const instanceId = group.instanceIds[0]!;
-    const nodeName = (await describeInstance(aws.ec2, instanceId))!.PrivateDnsName!;
-    await kube.node({ name: nodeName, instanceId });
-    await kube.nodeReady(nodeName);
-    const pod = await kube.replicaSetPod(nodeName, { gracePeriodSeconds: 1 });
-    await kube.podRunning(pod.metadata!.name!);
+    const { pod } = await nodeWithPod(kube, aws.ec2, instanceId);
     const pdb = await kube.pdb({ app: pod.metadata!.labels!.app! });
 
     const env = {

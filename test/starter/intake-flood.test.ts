@@ -2,20 +2,14 @@
 // ones. The starter never crashes or stalls; every bad message is counted by reason and ends in the
 // dead-letter queue after maxReceiveCount receives; every good one is handed off; none is lost.
 import assert from 'node:assert/strict';
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  SendMessageBatchCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Client, Connection } from '@temporalio/client';
 import { parseMessage } from '../../starter/messages/parse.js';
-import { awsClients, uniqueName, waitFor } from '../helpers/aws.js';
+import { awsClients, waitFor } from '../helpers/aws.js';
 import { stackClient } from '../helpers/temporal.js';
 import { readGoodFixture } from './fixtures.js';
 import { metricValue } from './metric-values.js';
-import { messagesIn, startStarter, terminateAll, withFreshInstances } from './stack.js';
+import { messagesIn, queueWithRedrive, startStarter, terminateAll, withFreshInstances } from './stack.js';
 
 const maxReceiveCount = 2;
 const goodCount = 100;
@@ -68,25 +62,14 @@ describe('intake under a flood of bad input, on the stack', function () {
   });
 
   it('hands off every good message and sends every bad one to the dead-letter queue, without a crash or a stall', async () => {
-    const name = uniqueName('tnth-flood');
-    const { QueueUrl: dlqUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+    // Bad messages come back after a second, so the redrive happens within the test.
+    const { url, dlqUrl } = await queueWithRedrive(
+      sqs,
+      'tnth-flood',
+      maxReceiveCount,
+      { VisibilityTimeout: '1' },
+      queueUrls,
     );
-    const { QueueUrl: url } = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: name,
-        Attributes: {
-          RedrivePolicy: JSON.stringify({
-            deadLetterTargetArn: Attributes!.QueueArn,
-            maxReceiveCount: String(maxReceiveCount),
-          }),
-          // Bad messages come back quickly, so the redrive happens within the test.
-          VisibilityTimeout: '1',
-        },
-      }),
-    );
-    queueUrls.push(url!, dlqUrl!);
 
     const fixtures = [
       'spot-interruption.eventbridge.json',
@@ -116,7 +99,7 @@ describe('intake under a flood of bad input, on the stack', function () {
     });
     const badSent = Math.min(bad.length, good.length);
 
-    const starter = startStarter(url!, { STARTER_POLLERS: '4' });
+    const starter = startStarter(url, { STARTER_POLLERS: '4' });
     try {
       for (let i = 0; i < bodies.length; i += 10) {
         // Oversized bodies go alone: a batch has the same size limit as one message.
@@ -136,13 +119,13 @@ describe('intake under a flood of bad input, on the stack', function () {
       });
       await waitFor(
         'every bad message in the dead-letter queue',
-        async () => (await messagesIn(sqs, dlqUrl!)) === badSent,
+        async () => (await messagesIn(sqs, dlqUrl)) === badSent,
         {
           timeoutMs: 120_000,
           intervalMs: 500,
         },
       );
-      await waitFor('the queue to be empty', async () => (await messagesIn(sqs, url!)) === 0, { timeoutMs: 30_000 });
+      await waitFor('the queue to be empty', async () => (await messagesIn(sqs, url)) === 0, { timeoutMs: 30_000 });
       const rejected = (await starter.metrics.registry.getMetricsAsJSON()).find(
         (m) => m.name === 'tnth_starter_messages_rejected_total',
       );
@@ -153,7 +136,7 @@ describe('intake under a flood of bad input, on the stack', function () {
       }
       console.log(
         `    sent ${goodCount} good and ${badSent} bad; handed off ${await metricValue(starter.metrics, 'tnth_starter_events_handed_off_total')} events; ` +
-          `rejected (per receive) ${[...byReason].map(([r, n]) => `${r} ${n}`).join(', ')}; in the dead-letter queue ${await messagesIn(sqs, dlqUrl!)}`,
+          `rejected (per receive) ${[...byReason].map(([r, n]) => `${r} ${n}`).join(', ')}; in the dead-letter queue ${await messagesIn(sqs, dlqUrl)}`,
       );
       assert.equal(
         await metricValue(starter.metrics, 'tnth_starter_messages_rejected_total'),

@@ -2,20 +2,14 @@
 // starter takes no new messages while Temporal is away and keeps the ones it holds invisible, so
 // every notice reaches its workflow afterwards and none goes to the dead-letter queue.
 import assert from 'node:assert/strict';
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  SendMessageBatchCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Client, Connection } from '@temporalio/client';
 import { recommendedQueueAttributes } from '../../starter/queue-settings.js';
-import { awsClients, uniqueName, waitFor } from '../helpers/aws.js';
+import { awsClients, waitFor } from '../helpers/aws.js';
 import { stackVar } from '../helpers/stack-env.js';
 import { stackClient } from '../helpers/temporal.js';
 import { metricValue } from './metric-values.js';
-import { messagesIn, startStarter, terminateAll, withFreshInstances } from './stack.js';
+import { messagesIn, queueWithRedrive, startStarter, terminateAll, withFreshInstances } from './stack.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 const messages = 500;
@@ -43,28 +37,17 @@ describe('intake through a Temporal outage of five minutes, on the stack', funct
     await connection?.close();
   });
 
-  async function queueWithRedrive(): Promise<{ url: string; dlqUrl: string }> {
-    const name = uniqueName('tnth-outage');
-    const { QueueUrl: dlqUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
-    );
-    const { QueueUrl: url } = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: name,
-        Attributes: {
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: '5' }),
-          MessageRetentionPeriod: String(recommendedQueueAttributes.MessageRetentionPeriod),
-          VisibilityTimeout: String(recommendedQueueAttributes.VisibilityTimeout),
-        },
-      }),
-    );
-    queueUrls.push(url!, dlqUrl!);
-    return { url: url!, dlqUrl: dlqUrl! };
-  }
-
   it('hands off all 500 notices once Temporal is back, with none in the dead-letter queue', async () => {
-    const queue = await queueWithRedrive();
+    const queue = await queueWithRedrive(
+      sqs,
+      'tnth-outage',
+      5,
+      {
+        MessageRetentionPeriod: String(recommendedQueueAttributes.MessageRetentionPeriod),
+        VisibilityTimeout: String(recommendedQueueAttributes.VisibilityTimeout),
+      },
+      queueUrls,
+    );
     const proxy = await TcpProxy.create(stackVar('TEMPORAL_ADDRESS'));
     // The starter's own defaults: backoff, hold visibility, pollers.
     const starter = startStarter(queue.url, { TEMPORAL_ADDRESS: proxy.address, STARTER_POLLERS: '4' });

@@ -2,7 +2,7 @@
 // an in-process starter on a queue and task queue of its own, fixture bodies with fresh instance ids,
 // and the workflows a test created, found and terminated.
 import { randomBytes } from 'node:crypto';
-import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { pino } from 'pino';
@@ -11,6 +11,7 @@ import { interruptionSignal, launchWorkflowId, terminationWorkflowId } from '../
 import { loadStarterConfig } from '../../starter/config.js';
 import { StarterMetrics } from '../../starter/metrics.js';
 import { runStarter, type StarterOptions } from '../../starter/starter.js';
+import { uniqueName } from '../helpers/aws.js';
 import { uniqueTaskQueue } from '../helpers/temporal.js';
 import { readGoodFixture } from './fixtures.js';
 
@@ -131,4 +132,36 @@ export async function terminateAll(client: Client, instanceIds: Iterable<string>
         .catch(() => undefined),
     ),
   );
+}
+
+/**
+ * A queue with a dead-letter queue after `maxReceiveCount` receives and the given attributes, as
+ * production queues are set up; both URLs go into `created` for the test to delete.
+ */
+export async function queueWithRedrive(
+  sqs: SQSClient,
+  prefix: string,
+  maxReceiveCount: number,
+  attributes: Record<string, string>,
+  created: string[],
+): Promise<{ url: string; dlqUrl: string }> {
+  const name = uniqueName(prefix);
+  const { QueueUrl: dlqUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const { QueueUrl: url } = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: Attributes!.QueueArn,
+          maxReceiveCount: String(maxReceiveCount),
+        }),
+        ...attributes,
+      },
+    }),
+  );
+  created.push(url!, dlqUrl!);
+  return { url: url!, dlqUrl: dlqUrl! };
 }
