@@ -51,11 +51,13 @@ export async function runStarter(config: StarterConfig, options: StarterOptions)
   const sqs = new SQSClient({
     ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
     ...(config.AWS_ENDPOINT_URL ? { endpoint: config.AWS_ENDPOINT_URL } : {}),
+    // A call that hangs must not hold the pollers or the keeping of held messages: long polls take 20 s.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
   });
   try {
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-    const handOff = temporalHandOff(client, config.TEMPORAL_TASK_QUEUE, options.handOffTimeoutMs ?? 10_000);
     const handOffTimeoutMs = options.handOffTimeoutMs ?? 10_000;
+    const handOff = temporalHandOff(client, config.TEMPORAL_TASK_QUEUE, handOffTimeoutMs);
     const context: BatchContext = {
       queue: options.queue ?? new SqsQueue(sqs, config.QUEUE_URL),
       handOff: options.wrapHandOff?.(handOff) ?? handOff,
@@ -68,9 +70,6 @@ export async function runStarter(config: StarterConfig, options: StarterOptions)
         queue: context.queue,
         logger,
         metrics,
-        probe: async () => {
-          await connection.withDeadline(Date.now() + handOffTimeoutMs, () => connection.healthService.check({}));
-        },
         retry: (messages) => processBatch(messages, context),
         ...(options.onAvailabilityChange ? { onChange: options.onAvailabilityChange } : {}),
       },

@@ -208,8 +208,17 @@ describe('integration: the lifecycle action is held from the notice to its compl
 
   /** Kills or stops the worker just before a heartbeat is due, then starts its replacement. */
   async function loseWorker(ctx: RowContext, how: 'SIGKILL' | 'SIGTERM'): Promise<number> {
-    await ctx.heartbeatAfter(0);
-    const status = await ctx.handle.query(statusQuery);
+    const first = await ctx.heartbeatAfter(0);
+    // The schedule as the workflow knows it once the heartbeat's report reached it.
+    const status = await waitFor(
+      'the workflow to hear of the first heartbeat',
+      async () => {
+        const s = await ctx.handle.query(statusQuery);
+        const last = s.lifecycle?.lastHeartbeatAt;
+        return last !== undefined && Date.parse(last) >= first - 1_000 && s;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
     const due = Date.parse(status.lifecycle!.nextHeartbeatAt!);
     await sleep(due - 2_000 - Date.now());
     const old = ctx.service.worker();

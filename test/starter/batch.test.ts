@@ -13,18 +13,17 @@ function context(queue: FakeQueue, handOff: BatchContext['handOff']) {
   return { ctx, lines, metrics };
 }
 
-/** The availability gate over a fake queue, with a probe the test answers. */
-function availabilityGate(ctx: BatchContext, signal: AbortSignal, temporalUp: () => boolean) {
+/** The availability gate over a fake queue, with short timings. */
+function availabilityGate(ctx: BatchContext, signal: AbortSignal) {
   return new TemporalAvailability(
     {
       queue: ctx.queue,
       logger: ctx.logger,
       metrics: ctx.metrics,
-      probe: () => (temporalUp() ? Promise.resolve() : Promise.reject(new Error('14 UNAVAILABLE'))),
       retry: (messages) => processBatch(messages, ctx),
     },
     signal,
-    { holdVisibilitySeconds: 0.3, probeBackoffMs: { initial: 20, max: 40 }, maxFailuresWhileHealthy: 3 },
+    { holdVisibilitySeconds: 0.3, probeBackoffMs: { initial: 20, max: 40 }, maxFailuresWhileAccepting: 3 },
   );
 }
 
@@ -134,9 +133,8 @@ describe('starter: through a Temporal outage', () => {
     const refuse = new Set(['i-0a1b2c3d4e5f60007']);
     const { handOff, accepted } = recordingHandOff(refuse);
     const { ctx, lines, metrics } = context(queue, handOff);
-    let up = false;
     const stop = new AbortController();
-    const availability = availabilityGate(ctx, stop.signal, () => up);
+    const availability = availabilityGate(ctx, stop.signal);
     const polling = poll(ctx, availability, stop.signal);
     await waitUntil(() => !availability.available);
     assert.equal(await metricValue(metrics, 'tnth_starter_temporal_available'), 0);
@@ -147,7 +145,6 @@ describe('starter: through a Temporal outage', () => {
     assert.equal(queue.receives, 1, 'a poller received while Temporal was down');
     assert.deepEqual(queue.deleted, []);
 
-    up = true;
     refuse.clear();
     await waitUntil(() => queue.deleted.includes('m1') && queue.deleted.includes('m2'));
     assert.ok(availability.available);
@@ -164,18 +161,56 @@ describe('starter: through a Temporal outage', () => {
     await polling;
   });
 
-  it('gives a message back to the queue when its hand-off keeps failing although Temporal answers', async () => {
-    const queue = new FakeQueue([[goodMessage('m1', 'spot-interruption.eventbridge.json')]]);
-    const { handOff } = recordingHandOff(new Set(['i-0a1b2c3d4e5f60007']));
+  it('gives a message back to the queue when its hand-off keeps failing while Temporal accepts others', async () => {
+    const queue = new FakeQueue([
+      [
+        goodMessage('m-bad', 'spot-interruption.eventbridge.json'),
+        goodMessage('m-good', 'rebalance-recommendation.eventbridge.json'),
+      ],
+    ]);
+    // Temporal is down for both at first; then it takes every message but one.
+    const refuse = new Set(['i-0a1b2c3d4e5f60007', 'i-0a1b2c3d4e5f60009']);
+    const { handOff } = recordingHandOff(refuse);
     const { ctx } = context(queue, handOff);
     const stop = new AbortController();
-    const availability = availabilityGate(ctx, stop.signal, () => true);
+    const availability = availabilityGate(ctx, stop.signal);
     const polling = poll(ctx, availability, stop.signal);
-    await waitUntil(() => queue.retried.some((r) => r.seconds === 30));
+    await waitUntil(() => !availability.available);
+    refuse.delete('i-0a1b2c3d4e5f60009');
+    await waitUntil(() => queue.deleted.includes('m-good'));
+    await waitUntil(() => queue.retried.some((r) => r.messageId === 'm-bad' && r.seconds === 30));
     await waitUntil(() => availability.available);
-    assert.deepEqual(queue.deleted, []);
+    assert.deepEqual(queue.deleted, ['m-good']);
     stop.abort();
     await polling;
+  });
+
+  it('hands off a message held while a round of retries was running, not dropping it', async () => {
+    const queue = new FakeQueue();
+    const accepted: string[] = [];
+    let down = true;
+    const roundStarted = deferred();
+    const release = deferred();
+    const { ctx } = context(queue, async (event) => {
+      if (down) throw new Error('14 UNAVAILABLE: connect ECONNREFUSED');
+      if (event.kind === 'spot-interruption') {
+        roundStarted.resolve();
+        await release.promise;
+      }
+      accepted.push(event.kind);
+    });
+    const stop = new AbortController();
+    const availability = availabilityGate(ctx, stop.signal);
+    await availability.hold([goodMessage('m1', 'spot-interruption.eventbridge.json')]);
+    down = false;
+    // The keeper's round is handing m1 off when m2 is held.
+    await roundStarted.promise;
+    await availability.hold([goodMessage('m2', 'rebalance-recommendation.eventbridge.json')]);
+    release.resolve();
+    await waitUntil(() => availability.available);
+    assert.deepEqual(accepted.sort(), ['rebalance-recommendation', 'spot-interruption']);
+    assert.deepEqual(queue.deleted.sort(), ['m1', 'm2']);
+    stop.abort();
   });
 
   it('gives held messages back at once when the starter stops, for another starter to take', async () => {
@@ -183,7 +218,7 @@ describe('starter: through a Temporal outage', () => {
     const { handOff } = recordingHandOff(new Set(['i-0a1b2c3d4e5f60007']));
     const { ctx } = context(queue, handOff);
     const stop = new AbortController();
-    const availability = availabilityGate(ctx, stop.signal, () => false);
+    const availability = availabilityGate(ctx, stop.signal);
     const polling = poll(ctx, availability, stop.signal);
     await waitUntil(() => !availability.available);
     stop.abort();
@@ -204,11 +239,7 @@ describe('starter: poller shutdown', () => {
     });
     const stop = new AbortController();
     let finished = false;
-    const polling = poll(
-      ctx,
-      availabilityGate(ctx, stop.signal, () => true),
-      stop.signal,
-    ).then(() => (finished = true));
+    const polling = poll(ctx, availabilityGate(ctx, stop.signal), stop.signal).then(() => (finished = true));
     await started.promise;
     stop.abort();
     for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
@@ -224,11 +255,7 @@ describe('starter: poller shutdown', () => {
     const { handOff } = recordingHandOff();
     const { ctx } = context(queue, handOff);
     const stop = new AbortController();
-    const polling = poll(
-      ctx,
-      availabilityGate(ctx, stop.signal, () => true),
-      stop.signal,
-    );
+    const polling = poll(ctx, availabilityGate(ctx, stop.signal), stop.signal);
     await new Promise((resolve) => setImmediate(resolve));
     const stopped = Date.now();
     stop.abort();
