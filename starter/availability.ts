@@ -39,7 +39,7 @@ interface Held {
  * hand-off closes the gate: the pollers take no new messages, the messages whose hand-off failed stay
  * with this starter, kept invisible in the queue (their visibility renewed on a timer) instead of being
  * received again, and each round one of them is handed off as the probe; once Temporal accepts it, the
- * rest follow and the gate reopens. Every receive counts toward the queue's maxReceiveCount: an outage
+ * gate reopens and the rest follow, while the pollers take new messages again. Every receive counts toward the queue's maxReceiveCount: an outage
  * costs time, never messages. A message whose hand-off keeps failing while Temporal accepts others
  * goes back to the queue (and, in the end, to its redrive policy).
  */
@@ -133,6 +133,7 @@ export class TemporalAvailability {
     } finally {
       clearInterval(renewal);
       this.keeper = undefined;
+      // Still closed: SQS took every held message back before Temporal took one.
       this.reopen(accepted);
     }
   }
@@ -157,6 +158,8 @@ export class TemporalAvailability {
     }
     this.lastAcceptedAt = Date.now();
     this.held.delete(probe.message.messageId);
+    // Temporal takes hand-offs again: the pollers resume now; the rest of what is held follows.
+    this.reopen(true);
     // Only what was held when the round began: a message held meanwhile waits for the next round.
     const rest = order.slice(1);
     const failed = new Set((await this.deps.retry(rest.map((h) => h.message))).map((m) => m.messageId));

@@ -207,7 +207,9 @@ describe('starter: through a Temporal outage', () => {
     await roundStarted.promise;
     await availability.hold([goodMessage('m2', 'rebalance-recommendation.eventbridge.json')]);
     release.resolve();
-    await waitUntil(() => availability.available);
+    await waitUntil(() => queue.deleted.length === 2);
+    assert.ok(availability.available);
+    await availability.settled();
     assert.deepEqual(accepted.sort(), ['rebalance-recommendation', 'spot-interruption']);
     assert.deepEqual(queue.deleted.sort(), ['m1', 'm2']);
     stop.abort();
