@@ -14,7 +14,7 @@ import { calls, drainActivity } from './activities.js';
 import type { LifecycleHolds } from './lifecycle-hold.js';
 import { Notifier, type NodeContext } from './notifications.js';
 import type { OperatorControls } from './operator-controls.js';
-import { excludeFromLoadBalancersLabel, preDrainTaints } from './taints.js';
+import { excludeFromLoadBalancersLabel, outOfServiceTaint, preDrainTaints } from './taints.js';
 import type { TerminationState } from './termination-state.js';
 
 /** A Spot instance gets two minutes' notice; the drain has to fit in it. */
@@ -76,6 +76,14 @@ export class Runbook {
         outcome === 'gave-up' || outcome === 'lost' ? 'failed' : outcome === 'not-drained' ? 'cordoned' : 'drained',
       ),
     );
+    if (outcome === 'drained' && settings.enableOutOfServiceTaint) {
+      await holds.cover(() =>
+        this.act(
+          `taint ${node.name} ${outOfServiceTaint.key}=${outOfServiceTaint.value}:${outOfServiceTaint.effect}`,
+          () => calls.prepareNode({ nodeName: node.name, taints: [outOfServiceTaint], labels: {}, cordon: true }),
+        ),
+      );
+    }
     if (outcome === 'lost') {
       this.setPhase('LifecycleActionLost');
       await holds.cover(() => notifier.webhook(node, instanceType, true));

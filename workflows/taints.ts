@@ -16,7 +16,11 @@ const taintKeys: Record<Exclude<InterruptionKind, 'asg-launch'>, string> = {
   'state-change': 'aws-node-termination-handler/ec2-state-change',
 };
 
-/** Makes the node's pods go when the instance is shut down (the non-graceful node shutdown taint). */
+/**
+ * The non-graceful node shutdown taint: its NoExecute deletes the node's pods at once, ignoring their
+ * budgets, and lets their volumes be force-detached. Only for a node whose drain succeeded and whose
+ * instance is going down (as NTH applies it), never before the drain and never with CORDON_ONLY.
+ */
 export const outOfServiceTaint: Taint = {
   key: 'node.kubernetes.io/out-of-service',
   value: 'nodeshutdown',
@@ -41,6 +45,5 @@ export function preDrainTaints(kinds: InterruptionKind[], eventId: string, setti
       taints.push({ key: taintKeys[kind], value: labelValue(eventId), effect: settings.taintEffect });
     }
   }
-  if (settings.enableOutOfServiceTaint) taints.push(outOfServiceTaint);
   return taints;
 }

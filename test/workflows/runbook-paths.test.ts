@@ -42,4 +42,32 @@ describe('termination workflow: when there is nothing to drain', function () {
       `completed ${rec.completions[0]!.at - drainEnd} ms after the drain`,
     );
   });
+
+  it('puts the out-of-service taint on only once the drain succeeded, never before it', async () => {
+    const { rec, status } = await runTermination(stack, {
+      drainFailures: 1,
+      settings: { enableOutOfServiceTaint: true },
+    });
+    assert.equal(status.phase, 'Done');
+    const outOfService = 'node.kubernetes.io/out-of-service';
+    assert.ok(!rec.preparations[0]!.taints.includes(outOfService), 'tainted out-of-service before the drain');
+    const tainted = rec.preparations.filter((p) => p.taints.includes(outOfService));
+    assert.equal(tainted.length, 1);
+    assert.ok(tainted[0]!.at >= rec.drains.at(-1)!.end!, 'tainted out-of-service while the drain ran');
+    assert.ok(tainted[0]!.at <= rec.completions[0]!.at);
+  });
+
+  it('never puts the out-of-service taint on with CORDON_ONLY, nor after a drain it gave up on', async () => {
+    for (const behaviour of [
+      { settings: { enableOutOfServiceTaint: true, cordonOnly: true } },
+      { drainFailures: 5, settings: { enableOutOfServiceTaint: true, drainMaxAttempts: 2 } },
+    ]) {
+      const { rec } = await runTermination(stack, behaviour);
+      assert.deepEqual(
+        rec.preparations.flatMap((p) => p.taints).filter((t) => t === 'node.kubernetes.io/out-of-service'),
+        [],
+        JSON.stringify(behaviour),
+      );
+    }
+  });
 });

@@ -49,6 +49,8 @@ export class Recorder {
   heartbeatsRunning = 0;
   maxHeartbeatsRunning = 0;
   prepared = 0;
+  /** The taints of each prepareNode call, with when it came. */
+  readonly preparations: { at: number; taints: string[] }[] = [];
 }
 
 export interface StubBehaviour {
@@ -87,8 +89,9 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
           ? undefined
           : { name: nodeName, ready: true, unschedulable: false, providerId: undefined, labels: {} },
       ),
-    prepareNode: () => {
+    prepareNode: (prep) => {
       rec.prepared += 1;
+      rec.preparations.push({ at: Date.now(), taints: prep.taints.map((t) => t.key) });
       return Promise.resolve();
     },
     async drainNode() {
