@@ -4,22 +4,16 @@
 // runs on its own group, all rows at once, each against worker and starter processes as a user runs
 // them; the figures are printed at the end.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { statusQuery, terminationWorkflowId } from '../../common/names.js';
 import type { TerminationStatus } from '../../common/status.js';
-import { bundlerOptions, workflowsPath } from '../../worker/workflow-bundle.js';
 import {
   awsClients,
   createGroupWithHook,
   createQueue,
   receiveNotifications,
   terminateInstance,
-  uniqueName,
   waitFor,
   type GroupWithHook,
   type QueueRef,
@@ -28,23 +22,12 @@ import { injectFault, lifecycleCalls, type InjectedFault } from '../helpers/emul
 import { checkHold, type HoldReport } from '../helpers/hold-report.js';
 import { nodeWithPod } from '../helpers/instance-node.js';
 import { KubeFixture } from '../helpers/kube.js';
-import { startTnth, type TnthProcess } from '../helpers/processes.js';
-import { stackVar } from '../helpers/stack-env.js';
-import { stackClient, uniqueTaskQueue } from '../helpers/temporal.js';
+import { prebuiltBundle, startService, type Service } from '../helpers/service.js';
+import { stackClient } from '../helpers/temporal.js';
 
 const managedTag = 'aws-node-termination-handler/managed';
 const aws = awsClients();
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, Math.max(0, ms)));
-
-/** A worker and a starter on their own queue and task queue; the worker can be replaced. */
-interface Service {
-  queue: QueueRef;
-  env: Record<string, string>;
-  workers: TnthProcess[];
-  starter: TnthProcess;
-  worker(): TnthProcess;
-  startWorker(): TnthProcess;
-}
 
 interface RowContext {
   group: GroupWithHook;
@@ -90,62 +73,45 @@ describe('integration: the lifecycle action is held from the notice to its compl
   let defaults: Service;
   let tooLongInterval: Service;
 
-  function startService(name: string, extra: Record<string, string> = {}): Promise<Service> {
-    return createQueue(aws.sqs, `tnth-hold-${name}`).then((queue) => {
-      const env: Record<string, string> = {
-        TEMPORAL_TASK_QUEUE: uniqueTaskQueue(`hold-${name}`),
-        KUBECONFIG: stackVar('SERVICE_KUBECONFIG'),
-        QUEUE_URL: queue.url,
-        WORKFLOW_BUNDLE_PATH: bundlePath,
-        // The drain settings of the reported case; every heartbeat setting is the default.
-        NODE_TERMINATION_GRACE_PERIOD: '60',
-        DUPLICATE_WINDOW: '0',
-        ...extra,
-      };
-      const service: Service = {
-        queue,
-        env,
-        workers: [],
-        // The starter serves its own /metrics: on another port than the worker's.
-        starter: startTnth('starter', {
-          ...env,
-          ...(env.PROMETHEUS_SERVER_PORT
-            ? { PROMETHEUS_SERVER_PORT: String(Number(env.PROMETHEUS_SERVER_PORT) + 1000) }
-            : {}),
-        }),
-        worker: () => service.workers.at(-1)!,
-        startWorker: () => {
-          const worker = startTnth('worker', env);
-          service.workers.push(worker);
-          // A worker that dies by itself leaves its rows without a worker: keep what it said.
-          void worker.exited.then((code) => {
-            if (code !== 0 && worker.child.signalCode === null) {
-              writeFileSync(join(tmpdir(), `tnth-hold-${name}-worker-${worker.child.pid}.log`), worker.output());
-            }
-          });
-          return worker;
-        },
-      };
-      service.startWorker();
-      services.push(service);
-      return service;
+  async function startHoldService(name: string, extra: Record<string, string> = {}): Promise<Service> {
+    const service = await startService(`hold-${name}`, {
+      WORKFLOW_BUNDLE_PATH: bundlePath,
+      // The drain settings of the reported case; every heartbeat setting is the default.
+      NODE_TERMINATION_GRACE_PERIOD: '60',
+      DUPLICATE_WINDOW: '0',
+      ...extra,
     });
+    services.push(service);
+    return service;
   }
 
-  async function runRow(name: string, row: Row): Promise<Outcome> {
-    const service = row.service();
-    const holdQueue = row.holdQueue ? await createQueue(aws.sqs, 'tnth-hold-late') : undefined;
+  /**
+   * A one-instance group whose TERMINATING hook (ABANDON) notifies `queue`, the instance's node with
+   * one pod, and a PDB that refuses its eviction until the test releases it.
+   */
+  async function blockedInstance(heartbeatTimeout: number, queue: QueueRef, drainTestNotification: boolean) {
     const group = await createGroupWithHook({
-      heartbeatTimeout: row.timeout,
+      heartbeatTimeout,
       defaultResult: 'ABANDON',
       tags: { [managedTag]: 'true' },
-      queue: holdQueue ?? service.queue,
-      drainTestNotification: holdQueue !== undefined,
+      queue,
+      drainTestNotification,
     });
     groups.push(group);
     const instanceId = group.instanceIds[0]!;
     const { pod } = await nodeWithPod(kube, aws.ec2, instanceId);
     const pdb = await kube.pdb({ app: pod.metadata!.labels!.app! });
+    return { group, instanceId, pdb };
+  }
+
+  async function runRow(name: string, row: Row): Promise<Outcome> {
+    const service = row.service();
+    const holdQueue = row.holdQueue ? await createQueue(aws.sqs, 'tnth-hold-late') : undefined;
+    const { group, instanceId, pdb } = await blockedInstance(
+      row.timeout,
+      holdQueue ?? service.queue,
+      holdQueue !== undefined,
+    );
     const fault = await row.arrange?.(group);
     const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
     const ctx: RowContext = {
@@ -351,16 +317,15 @@ describe('integration: the lifecycle action is held from the notice to its compl
     this.timeout(180_000);
     ({ client, connection } = await stackClient());
     await kube.ensureNamespace();
-    bundlePath = join(tmpdir(), `${uniqueName('tnth-hold-bundle')}.js`);
-    writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath, ...bundlerOptions })).code);
+    bundlePath = await prebuiltBundle();
     [defaults, tooLongInterval] = await Promise.all([
-      startService('defaults', {
+      startHoldService('defaults', {
         ENABLE_PROMETHEUS_SERVER: 'true',
         PROMETHEUS_SERVER_PORT: String(19600 + Math.floor(Math.random() * 300) * 2),
       }),
-      startService('interval', { HEARTBEAT_INTERVAL: '300', EMIT_KUBERNETES_EVENTS: 'true' }),
+      startHoldService('interval', { HEARTBEAT_INTERVAL: '300', EMIT_KUBERNETES_EVENTS: 'true' }),
     ]);
-    for (const name of ['c60', 'c120', 'd60', 'd120']) ownServices.set(name, await startService(name));
+    for (const name of ['c60', 'c120', 'd60', 'd120']) ownServices.set(name, await startHoldService(name));
     // Every row at once; each `it` below waits for its own.
     for (const [name, row] of matrix) {
       outcomes.set(
@@ -379,7 +344,7 @@ describe('integration: the lifecycle action is held from the notice to its compl
     console.log(
       `\n  hold matrix (default heartbeat settings unless the row says otherwise):\n${figures.map((f) => `    ${f}`).join('\n')}\n`,
     );
-    await Promise.all(services.flatMap((s) => [s.starter.stop(), ...s.workers.map((w) => w.stop())]));
+    await Promise.all(services.map((s) => s.stop()));
     await kube.cleanup();
     await Promise.all(groups.map((g) => g.delete().catch(() => undefined)));
     await connection?.close();
@@ -394,17 +359,7 @@ describe('integration: the lifecycle action is held from the notice to its compl
 
   /** The hook lost on purpose: every heartbeat throttled until the emulator expires the action. */
   async function runLost(): Promise<Outcome> {
-    const group = await createGroupWithHook({
-      heartbeatTimeout: 60,
-      defaultResult: 'ABANDON',
-      tags: { [managedTag]: 'true' },
-      queue: defaults.queue,
-      drainTestNotification: false,
-    });
-    groups.push(group);
-    const instanceId = group.instanceIds[0]!;
-    const { pod } = await nodeWithPod(kube, aws.ec2, instanceId);
-    await kube.pdb({ app: pod.metadata!.labels!.app! });
+    const { group, instanceId } = await blockedInstance(60, defaults.queue, false);
     const fault = await injectFault({
       action: 'RecordLifecycleActionHeartbeat',
       errorCode: 'Throttling',
