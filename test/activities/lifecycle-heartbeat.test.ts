@@ -4,6 +4,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { activityEnvironment } from '../helpers/activity-environment.js';
 import {
   createLifecycleHeartbeat,
+  type HeartbeatDeps,
   type LifecycleHeartbeatInput,
   type LifecycleHeartbeatResult,
 } from '../../activities/aws/lifecycle-heartbeat.js';
@@ -44,6 +45,16 @@ function fakeAutoScaling(answer: (command: string, call: number) => unknown = ()
 }
 
 /** A hold whose action started now, with a short interval unless a test says otherwise. */
+/** The activity over a fake Auto Scaling, ticking every 10 ms, with `deps` on top. */
+function loopOver(aws: ReturnType<typeof fakeAutoScaling>, deps: Partial<HeartbeatDeps> = {}) {
+  return createLifecycleHeartbeat({
+    autoScaling: aws.client,
+    reportProgress: () => Promise.resolve(),
+    tickMs: 10,
+    ...deps,
+  });
+}
+
 function input(overrides: Partial<HoldClock> = {}): LifecycleHeartbeatInput {
   const now = Date.now();
   return {
@@ -113,11 +124,7 @@ describe('lifecycle heartbeat activity', () => {
 
   it('stops at HEARTBEAT_UNTIL without another call', async () => {
     const aws = fakeAutoScaling();
-    const activity = createLifecycleHeartbeat({
-      autoScaling: aws.client,
-      reportProgress: () => Promise.resolve(),
-      tickMs: 10,
-    });
+    const activity = loopOver(aws);
     const until = Date.now() + 300;
     const result: LifecycleHeartbeatResult = await activityEnvironment().run(
       activity,
@@ -137,11 +144,7 @@ describe('lifecycle heartbeat activity', () => {
         ? awsError('ValidationError', `No active Lifecycle Action found with instance ID ${target.instanceId}`)
         : {},
     );
-    const activity = createLifecycleHeartbeat({
-      autoScaling: aws.client,
-      reportProgress: () => Promise.resolve(),
-      tickMs: 10,
-    });
+    const activity = loopOver(aws);
     const result: LifecycleHeartbeatResult = await activityEnvironment().run(activity, input());
     assert.deepEqual({ end: result.end, sent: result.sent }, { end: 'action-not-active', sent: 1 });
     assert.equal(aws.heartbeats().length, 2);
@@ -153,11 +156,8 @@ describe('lifecycle heartbeat activity', () => {
       command === 'RecordLifecycleActionHeartbeatCommand' && n <= 2 ? failures[n - 1] : {},
     );
     const outcomes: string[] = [];
-    const activity = createLifecycleHeartbeat({
-      autoScaling: aws.client,
-      reportProgress: () => Promise.resolve(),
+    const activity = loopOver(aws, {
       onHeartbeat: (o) => outcomes.push(o),
-      tickMs: 10,
       backoffMs: { initial: 20, max: 40 },
     });
     const env = activityEnvironment();
@@ -170,11 +170,7 @@ describe('lifecycle heartbeat activity', () => {
 
   it('resumes the schedule from the heartbeat details of a crashed attempt instead of starting over', async () => {
     const aws = fakeAutoScaling();
-    const activity = createLifecycleHeartbeat({
-      autoScaling: aws.client,
-      reportProgress: () => Promise.resolve(),
-      tickMs: 10,
-    });
+    const activity = loopOver(aws);
     // The last ASG heartbeat was 9.9 s ago with a 10 s interval: the next is due at once, not in 10 s.
     const env = activityEnvironment({ heartbeatDetails: { lastHeartbeatAt: Date.now() - 9_900, sent: 7 } });
     const details: unknown[] = [];
@@ -191,11 +187,7 @@ describe('lifecycle heartbeat activity', () => {
 
   it("sends an overdue heartbeat at once: the schedule runs on the action's clock, not the loop's start", async () => {
     const aws = fakeAutoScaling();
-    const activity = createLifecycleHeartbeat({
-      autoScaling: aws.client,
-      reportProgress: () => Promise.resolve(),
-      tickMs: 10,
-    });
+    const activity = loopOver(aws);
     // The action started 90 s ago with an 80 s interval and nothing sent yet: due 10 s ago.
     const env = activityEnvironment();
     const startedAt = Date.now();
@@ -208,11 +200,7 @@ describe('lifecycle heartbeat activity', () => {
 
   it('waits for the due time of a heartbeat another loop sent, not a full interval from its own start', async () => {
     const aws = fakeAutoScaling();
-    const activity = createLifecycleHeartbeat({
-      autoScaling: aws.client,
-      reportProgress: () => Promise.resolve(),
-      tickMs: 10,
-    });
+    const activity = loopOver(aws);
     const env = activityEnvironment();
     const began = Date.now();
     const running = env.run(
@@ -231,11 +219,8 @@ describe('lifecycle heartbeat activity', () => {
       command === 'RecordLifecycleActionHeartbeatCommand' && n <= 3 ? awsError('Throttling', 'Rate exceeded') : {},
     );
     const outcomes: string[] = [];
-    const activity = createLifecycleHeartbeat({
-      autoScaling: aws.client,
-      reportProgress: () => Promise.resolve(),
+    const activity = loopOver(aws, {
       onHeartbeat: (o) => outcomes.push(o),
-      tickMs: 10,
       // A backoff that alone would outlast the action (0.2 + 0.4 + 0.8 s): the loop must not follow it.
       backoffMs: { initial: 200, max: 60_000 },
     });
@@ -259,11 +244,8 @@ describe('lifecycle heartbeat activity', () => {
         : {},
     );
     const lost: string[] = [];
-    const activity = createLifecycleHeartbeat({
-      autoScaling: aws.client,
-      reportProgress: () => Promise.resolve(),
+    const activity = loopOver(aws, {
       onLost: (reason) => lost.push(reason),
-      tickMs: 10,
     });
     // Started 200 s ago with a 60 s timeout and never heartbeated: it timed out.
     const result: LifecycleHeartbeatResult = await activityEnvironment().run(

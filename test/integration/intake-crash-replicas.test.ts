@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { SendMessageCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Client, Connection } from '@temporalio/client';
 import { statusQuery, terminationWorkflowId } from '../../common/names.js';
+import { recommendedQueueAttributes } from '../../starter/queue-settings.js';
 import {
   awsClients,
   createGroupWithHook,
@@ -112,9 +113,13 @@ describe('integration: the starter crashing between hand-off and delete, and thr
     // Every run on a queue, a group and starters of its own, all runs at once.
     const runs = Array.from({ length: crashRuns }, async (_, run) => {
       const queue = await createQueue(aws.sqs, 'tnth-crash');
-      // Short, so the message the killed starter did not delete comes back within the test.
+      // The visibility timeout recommended for production: the message the killed starter did not
+      // delete comes back after it, as it would in a cluster.
       await aws.sqs.send(
-        new SetQueueAttributesCommand({ QueueUrl: queue.url, Attributes: { VisibilityTimeout: '5' } }),
+        new SetQueueAttributesCommand({
+          QueueUrl: queue.url,
+          Attributes: { VisibilityTimeout: String(recommendedQueueAttributes.VisibilityTimeout) },
+        }),
       );
       const group = await groupWithNodes(1, queue);
       const instanceId = group.instanceIds[0]!;
