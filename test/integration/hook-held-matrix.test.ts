@@ -4,6 +4,7 @@
 // runs on its own group, all rows at once, each against worker and starter processes as a user runs
 // them; the figures are printed at the end.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { statusQuery, terminationWorkflowId } from '../../common/names.js';
@@ -348,6 +349,7 @@ describe('integration: the lifecycle action is held from the notice to its compl
     await kube.cleanup();
     await Promise.all(groups.map((g) => g.delete().catch(() => undefined)));
     await connection?.close();
+    if (bundlePath) rmSync(bundlePath, { force: true });
   });
 
   for (const [name] of matrix) {

@@ -2,14 +2,12 @@
 // ones. The starter never crashes or stalls; every bad message is counted by reason and ends in the
 // dead-letter queue after maxReceiveCount receives; every good one is handed off; none is lost.
 import assert from 'node:assert/strict';
-import { DeleteQueueCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Client, Connection } from '@temporalio/client';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { parseMessage } from '../../starter/messages/parse.js';
-import { awsClients, waitFor } from '../helpers/aws.js';
-import { stackClient } from '../helpers/temporal.js';
+import { waitFor } from '../helpers/aws.js';
 import { readGoodFixture } from './fixtures.js';
 import { metricValue } from './metric-values.js';
-import { messagesIn, queueWithRedrive, startStarter, terminateAll, withFreshInstances } from './stack.js';
+import { messagesIn, queueWithRedrive, startStarter, useIntakeStack, withFreshInstances } from './stack.js';
 
 const maxReceiveCount = 2;
 const goodCount = 100;
@@ -41,30 +39,13 @@ function withoutField(document: Record<string, unknown>): Record<string, unknown
 
 describe('intake under a flood of bad input, on the stack', function () {
   this.timeout(300_000);
-  let client: Client;
-  let connection: Connection;
-  let sqs: SQSClient;
-  const instanceIds: string[] = [];
-  const queueUrls: string[] = [];
-
-  before(async () => {
-    ({ client, connection } = await stackClient());
-    sqs = awsClients().sqs;
-  });
-
-  after(async function () {
-    this.timeout(120_000);
-    await terminateAll(client, instanceIds);
-    await Promise.all(
-      queueUrls.map((url) => sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined)),
-    );
-    await connection?.close();
-  });
+  const stack = useIntakeStack();
+  const { instanceIds, queueUrls } = stack;
 
   it('hands off every good message and sends every bad one to the dead-letter queue, without a crash or a stall', async () => {
     // Bad messages come back after a second, so the redrive happens within the test.
     const { url, dlqUrl } = await queueWithRedrive(
-      sqs,
+      stack.sqs,
       'tnth-flood',
       maxReceiveCount,
       { VisibilityTimeout: '1' },
@@ -104,7 +85,7 @@ describe('intake under a flood of bad input, on the stack', function () {
       for (let i = 0; i < bodies.length; i += 10) {
         // Oversized bodies go alone: a batch has the same size limit as one message.
         for (const chunk of chunked(bodies.slice(i, i + 10))) {
-          await sqs.send(
+          await stack.sqs.send(
             new SendMessageBatchCommand({
               QueueUrl: url,
               Entries: chunk.map((MessageBody, n) => ({ Id: String(n), MessageBody })),
@@ -112,20 +93,22 @@ describe('intake under a flood of bad input, on the stack', function () {
           );
         }
       }
-      const count = async () => (await client.workflow.count(`TaskQueue = "${starter.taskQueue}"`)).count;
+      const count = async () => (await stack.client.workflow.count(`TaskQueue = "${starter.taskQueue}"`)).count;
       await waitFor('every good message handed off', async () => (await count()) === goodCount, {
         timeoutMs: 120_000,
         intervalMs: 1_000,
       });
       await waitFor(
         'every bad message in the dead-letter queue',
-        async () => (await messagesIn(sqs, dlqUrl)) === badSent,
+        async () => (await messagesIn(stack.sqs, dlqUrl)) === badSent,
         {
           timeoutMs: 120_000,
           intervalMs: 500,
         },
       );
-      await waitFor('the queue to be empty', async () => (await messagesIn(sqs, url)) === 0, { timeoutMs: 30_000 });
+      await waitFor('the queue to be empty', async () => (await messagesIn(stack.sqs, url)) === 0, {
+        timeoutMs: 30_000,
+      });
       const rejected = (await starter.metrics.registry.getMetricsAsJSON()).find(
         (m) => m.name === 'tnth_starter_messages_rejected_total',
       );
@@ -136,7 +119,7 @@ describe('intake under a flood of bad input, on the stack', function () {
       }
       console.log(
         `    sent ${goodCount} good and ${badSent} bad; handed off ${await metricValue(starter.metrics, 'tnth_starter_events_handed_off_total')} events; ` +
-          `rejected (per receive) ${[...byReason].map(([r, n]) => `${r} ${n}`).join(', ')}; in the dead-letter queue ${await messagesIn(sqs, dlqUrl)}`,
+          `rejected (per receive) ${[...byReason].map(([r, n]) => `${r} ${n}`).join(', ')}; in the dead-letter queue ${await messagesIn(stack.sqs, dlqUrl)}`,
       );
       assert.equal(
         await metricValue(starter.metrics, 'tnth_starter_messages_rejected_total'),

@@ -2,14 +2,12 @@
 // starter takes no new messages while Temporal is away and keeps the ones it holds invisible, so
 // every notice reaches its workflow afterwards and none goes to the dead-letter queue.
 import assert from 'node:assert/strict';
-import { DeleteQueueCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Client, Connection } from '@temporalio/client';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { recommendedQueueAttributes } from '../../starter/queue-settings.js';
-import { awsClients, waitFor } from '../helpers/aws.js';
+import { waitFor } from '../helpers/aws.js';
 import { stackVar } from '../helpers/stack-env.js';
-import { stackClient } from '../helpers/temporal.js';
 import { metricValue } from './metric-values.js';
-import { messagesIn, queueWithRedrive, startStarter, terminateAll, withFreshInstances } from './stack.js';
+import { messagesIn, queueWithRedrive, startStarter, useIntakeStack, withFreshInstances } from './stack.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 const messages = 500;
@@ -17,29 +15,12 @@ const outageMs = 5 * 60_000;
 
 describe('intake through a Temporal outage of five minutes, on the stack', function () {
   this.timeout(outageMs + 5 * 60_000);
-  let client: Client;
-  let connection: Connection;
-  let sqs: SQSClient;
-  const instanceIds: string[] = [];
-  const queueUrls: string[] = [];
-
-  before(async () => {
-    ({ client, connection } = await stackClient());
-    sqs = awsClients().sqs;
-  });
-
-  after(async function () {
-    this.timeout(120_000);
-    await terminateAll(client, instanceIds);
-    await Promise.all(
-      queueUrls.map((url) => sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined)),
-    );
-    await connection?.close();
-  });
+  const stack = useIntakeStack();
+  const { instanceIds, queueUrls } = stack;
 
   it('hands off all 500 notices once Temporal is back, with none in the dead-letter queue', async () => {
     const queue = await queueWithRedrive(
-      sqs,
+      stack.sqs,
       'tnth-outage',
       5,
       {
@@ -58,7 +39,7 @@ describe('intake through a Temporal outage of five minutes, on the stack', funct
         return body;
       });
       for (let i = 0; i < bodies.length; i += 10) {
-        await sqs.send(
+        await stack.sqs.send(
           new SendMessageBatchCommand({
             QueueUrl: queue.url,
             Entries: bodies.slice(i, i + 10).map((MessageBody, n) => ({ Id: String(n), MessageBody })),
@@ -81,12 +62,12 @@ describe('intake through a Temporal outage of five minutes, on the stack', funct
       await proxy.up();
       const back = Date.now();
 
-      const count = async () => (await client.workflow.count(`TaskQueue = "${starter.taskQueue}"`)).count;
+      const count = async () => (await stack.client.workflow.count(`TaskQueue = "${starter.taskQueue}"`)).count;
       await waitFor('a workflow for every notice', async () => (await count()) === messages, {
         timeoutMs: 180_000,
         intervalMs: 1_000,
       });
-      await waitFor('the queue to be empty', async () => (await messagesIn(sqs, queue.url)) === 0, {
+      await waitFor('the queue to be empty', async () => (await messagesIn(stack.sqs, queue.url)) === 0, {
         timeoutMs: 60_000,
       });
       const received = await metricValue(starter.metrics, 'tnth_starter_messages_received_total');
@@ -94,7 +75,7 @@ describe('intake through a Temporal outage of five minutes, on the stack', funct
         `    outage ${Math.round((back - down) / 1000)} s; ${held} messages held through it (${receivedDuringOutage} received before Temporal came back); ` +
           `${received} receives for ${messages} messages; all handed off ${Math.round((Date.now() - back) / 1000)} s after Temporal was back`,
       );
-      assert.equal(await messagesIn(sqs, queue.dlqUrl), 0, 'live notices in the dead-letter queue');
+      assert.equal(await messagesIn(stack.sqs, queue.dlqUrl), 0, 'live notices in the dead-letter queue');
       assert.equal(received, messages, 'a message was received more than once');
       assert.equal(await metricValue(starter.metrics, 'tnth_starter_temporal_available'), 1);
     } finally {

@@ -2,7 +2,13 @@
 // an in-process starter on a queue and task queue of its own, fixture bodies with fresh instance ids,
 // and the workflows a test created, found and terminated.
 import { randomBytes } from 'node:crypto';
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { pino } from 'pino';
@@ -11,7 +17,8 @@ import { interruptionSignal, launchWorkflowId, terminationWorkflowId } from '../
 import { loadStarterConfig } from '../../starter/config.js';
 import { StarterMetrics } from '../../starter/metrics.js';
 import { runStarter, type StarterOptions } from '../../starter/starter.js';
-import { uniqueName } from '../helpers/aws.js';
+import { awsClients, uniqueName } from '../helpers/aws.js';
+import { stackClient } from '../helpers/temporal.js';
 import { uniqueTaskQueue } from '../helpers/temporal.js';
 import { readGoodFixture } from './fixtures.js';
 
@@ -164,4 +171,34 @@ export async function queueWithRedrive(
   );
   created.push(url!, dlqUrl!);
   return { url: url!, dlqUrl: dlqUrl! };
+}
+
+export interface IntakeStack {
+  client: Client;
+  sqs: SQSClient;
+  /** Instances whose workflows the test started: terminated after it. */
+  instanceIds: string[];
+  /** Queues the test made: deleted after it. */
+  queueUrls: string[];
+}
+
+/** Connections to the stack for one `describe`, and the cleanup of what its tests made. */
+export function useIntakeStack(): IntakeStack {
+  const stack = { instanceIds: [], queueUrls: [] } as unknown as IntakeStack;
+  let connection: { close(): Promise<void> } | undefined;
+  before(async () => {
+    const clients = await stackClient();
+    stack.client = clients.client;
+    connection = clients.connection;
+    stack.sqs = awsClients().sqs;
+  });
+  after(async function () {
+    this.timeout(120_000);
+    await terminateAll(stack.client, stack.instanceIds);
+    await Promise.all(
+      stack.queueUrls.map((url) => stack.sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined)),
+    );
+    await connection?.close();
+  });
+  return stack;
 }
