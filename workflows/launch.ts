@@ -2,17 +2,20 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  isCancellation,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { NodeReadiness } from '../activities/node-readiness.js';
 import type { LifecycleEvent } from '../common/events.js';
 import { activityHeartbeatTimeoutSeconds, type LifecycleTarget } from '../common/lifecycle.js';
 import { interruptionSignal, launchStatusQuery, stopHandlingUpdate, type WorkflowInput } from '../common/names.js';
 import { searchAttributes } from '../common/search-attributes.js';
 import type { LaunchStatus } from '../common/status.js';
 import { calls, completion } from './activities.js';
+import { errorMessage } from './failures.js';
 
 /** A hook we know nothing of gets AWS's default HeartbeatTimeout. */
 const defaultHookTimeoutSeconds = 3600;
@@ -20,11 +23,15 @@ const defaultHookTimeoutSeconds = 3600;
 /** Stop waiting this long before the hook would expire, so the completion lands in time. */
 const marginSeconds = (timeout: number) => Math.max(15, Math.ceil(timeout * 0.1));
 
+/** The wait answers by its deadline; this is room for the answer to arrive, well within the margin. */
+const answerSeconds = 10;
+
 /**
  * The launch of one instance held by a LAUNCHING hook (workflow id `launch-<instance id>`): waits,
  * durably, until the instance's node has joined the cluster and is Ready, then completes the
  * lifecycle action with CONTINUE. When the node is not Ready shortly before the hook would expire,
- * it completes with ABANDON (Auto Scaling replaces the instance) and fails with the reason.
+ * it completes with ABANDON (Auto Scaling replaces the instance) and fails with the reason. When it
+ * cannot tell (the API refuses its requests), it fails and leaves the action to the hook's DefaultResult.
  */
 export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<LaunchStatus> {
   const status: LaunchStatus = {
@@ -67,17 +74,36 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
   const deadline = (Date.parse(launch.time) || Date.now()) + (timeout - marginSeconds(timeout)) * 1000;
   status.deadline = new Date(deadline).toISOString();
 
+  // The wait retries its own failed looks and keeps its place in its heartbeat details, so Temporal
+  // retries it only when its worker is lost, and never past the deadline.
+  const waitSeconds = `${Math.max(0, Math.ceil((deadline - Date.now()) / 1000)) + answerSeconds} seconds`;
   const waitActivity = proxyActivities<Activities>({
-    startToCloseTimeout: `${Math.max(timeout, 60) + 60} seconds`,
+    startToCloseTimeout: waitSeconds,
+    scheduleToCloseTimeout: waitSeconds,
     heartbeatTimeout: `${activityHeartbeatTimeoutSeconds} seconds`,
-    retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   }).waitForNodeReady;
   // In its own scope, so an operator's stop cancels the wait instead of leaving it to run out.
   const scope = new CancellationScope();
   const waiting = scope.run(() =>
     waitActivity({ instanceId: input.instanceId, useProviderId: settings.useProviderId, deadlineEpochMs: deadline }),
   );
-  const seen = await Promise.race([waiting, condition(() => stopped).then(() => undefined)]);
+  let seen: NodeReadiness | undefined;
+  try {
+    seen = await Promise.race([waiting, condition(() => stopped).then(() => undefined)]);
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    status.phase = 'Failed';
+    status.decisions.push(
+      `could not tell whether the node of ${input.instanceId} is Ready (${errorMessage(error)}): the lifecycle action is left to the hook's DefaultResult`,
+    );
+    upsertSearchAttributes([{ key: searchAttributes.terminationPhase, value: status.phase }]);
+    throw ApplicationFailure.create({
+      type: 'NodeReadinessUnknown',
+      nonRetryable: true,
+      message: `waiting for the node of ${input.instanceId}: ${errorMessage(error)}`,
+    });
+  }
   if (seen === undefined) {
     scope.cancel();
     await waiting.catch(() => undefined);
