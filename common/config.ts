@@ -83,6 +83,8 @@ const schema = z.object({
   DRAIN_DEADLINE: int(172800, 1),
   LIFECYCLE_RESULT_ON_FAILURE: z.enum(['ABANDON', 'CONTINUE', 'NONE']).default('ABANDON'),
   DUPLICATE_WINDOW: int(600, 0),
+  // A run continues as new once its history has this many events (or Temporal suggests it sooner).
+  HISTORY_EVENTS_PER_RUN: int(10000, 100, 40000),
   // Notifications
   EMIT_KUBERNETES_EVENTS: bool(false),
   KUBERNETES_EVENTS_EXTRA_ANNOTATIONS: optionalText,
@@ -201,6 +203,7 @@ export function runbookSettings(config: Config): RunbookSettings {
     drainDeadlineSeconds: config.DRAIN_DEADLINE,
     lifecycleResultOnFailure: config.LIFECYCLE_RESULT_ON_FAILURE,
     duplicateWindowSeconds: config.DUPLICATE_WINDOW,
+    historyEventsPerRun: config.HISTORY_EVENTS_PER_RUN,
     emitKubernetesEvents: config.EMIT_KUBERNETES_EVENTS,
     webhookEnabled: config.WEBHOOK_URL !== undefined,
   };

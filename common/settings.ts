@@ -34,6 +34,11 @@ export interface RunbookSettings {
   lifecycleResultOnFailure: LifecycleResult | 'NONE';
   /** Seconds a finished workflow stays open to absorb redelivered events before it closes. */
   duplicateWindowSeconds: number;
+  /**
+   * History events after which a run continues as new at its next safe point; absent in settings
+   * recorded before it existed.
+   */
+  historyEventsPerRun?: number;
   emitKubernetesEvents: boolean;
   webhookEnabled: boolean;
 }

@@ -40,8 +40,14 @@ export interface TerminationStatus {
   nextHeartbeatAt: string | undefined;
   /** Settings that could not be honoured as given (for example a HEARTBEAT_INTERVAL clamped to the hook). */
   warnings: string[];
-  /** What the runbook decided, in order; in dry run, what it would have done. */
+  /** What the runbook decided, in order (the latest ones); in dry run, what it would have done. */
   decisions: string[];
+  /** Older decisions dropped to keep the status and the state a run hands over bounded. */
+  decisionsOmitted: number;
+  /** Drain attempts interrupted by a worker's shutdown, a lost worker or an unreachable API; not counted in `attempt`. */
+  attemptsInterrupted: number;
+  /** Runs of this termination so far: a long one continues as new before its history grows too large. */
+  run: number;
   eventsReceived: number;
   duplicatesIgnored: number;
   dryRun: boolean;
@@ -81,7 +87,7 @@ export interface StopHandlingRequest {
 /** The answer to the `status` query of a launch-hook workflow. */
 export interface LaunchStatus {
   instanceId: string;
-  phase: 'WaitingForNode' | 'CompletingLifecycleAction' | 'Done' | 'GaveUp' | 'Stopped';
+  phase: 'WaitingForNode' | 'CompletingLifecycleAction' | 'Done' | 'GaveUp' | 'Stopped' | 'Failed';
   nodeName: string | undefined;
   lifecycle: { autoScalingGroupName: string; lifecycleHookName: string; lifecycleActionToken: string } | undefined;
   /** When the workflow stops waiting, before the hook would expire (ISO 8601). */

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { SearchAttributePair } from '@temporalio/common';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
 import type { InterruptionEvent } from '../common/events.js';
 import { interruptionSignal, type WorkflowInput } from '../common/names.js';
 import { searchAttributes } from '../common/search-attributes.js';
@@ -31,6 +31,14 @@ export function temporalHandOff(client: Client, taskQueue: string, timeoutMs: nu
         args: [input],
         signal: interruptionSignal,
         signalArgs: [event],
+        // A running workflow of the instance takes the event: a redelivered or late copy finds the
+        // workflow it belongs to, which drops what it already has. Every workflow stays open for
+        // DUPLICATE_WINDOW after its last run, however that run ended (failed included), so late
+        // copies land there.
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        // After the window a new event is a new termination (an instance stopped and started again,
+        // then interrupted), whatever the last one's outcome: a new run under the same id.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         typedSearchAttributes: attributes,
         // Shown in the Web UI's list and header when this call starts the workflow.
         staticSummary: `${event.kind} of ${event.instanceId}${'autoScalingGroupName' in event ? ` (${event.autoScalingGroupName})` : ''}`,

@@ -1,11 +1,40 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { drainFailedTypes, permanentFailureTypes } from '../common/failures.js';
 import { activityHeartbeatTimeoutSeconds } from '../common/lifecycle.js';
 
-/** Short calls to AWS and Kubernetes: retried with backoff for about five minutes. */
+/** A call whose work has no deadline left still gets this long: an outcome event, a last webhook. */
+const minimumCallBudgetMs = 60_000;
+
+/**
+ * Short calls to AWS and Kubernetes, retried with backoff until `deadlineEpochMs` (the lifecycle
+ * action's drain deadline, or the drain deadline when no action holds the instance): an outage that
+ * ends before it costs nothing but time. What can never succeed (a validation error, RBAC's 403)
+ * fails at once with one of `permanentFailureTypes`.
+ */
+export function callsUntil(deadlineEpochMs: number) {
+  const budgetMs = Math.max(deadlineEpochMs - Date.now(), minimumCallBudgetMs);
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    scheduleToCloseTimeout: `${Math.ceil(budgetMs / 1000)} seconds`,
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      nonRetryableErrorTypes: [...permanentFailureTypes],
+    },
+  });
+}
+
+/** Calls made before any deadline is known (the settings, the launch hook's timeouts): five minutes. */
 export const calls = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 12 },
+  scheduleToCloseTimeout: '5 minutes',
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: [...permanentFailureTypes],
+  },
 });
 
 /**
@@ -44,12 +73,23 @@ export function heartbeatActivity(untilEpochMs: number) {
   }).lifecycleHeartbeat;
 }
 
-/** One drain attempt: the workflow decides about retries, so the activity runs once per attempt. */
+/**
+ * One drain attempt. A drain that ran and failed (pods left at the attempt's end, pods no drain may
+ * move) fails for good and the workflow counts it; anything that interrupted it (a worker's
+ * shutdown, a lost worker, the API server out of reach) is retried by Temporal on any worker until
+ * the attempt's end, and the retry resumes from what the API server shows.
+ */
 export function drainActivity(attemptSeconds: number) {
+  const timeout = `${Math.ceil(attemptSeconds) + 60} seconds`;
   return proxyActivities<Activities>({
-    startToCloseTimeout: `${attemptSeconds + 60} seconds`,
+    startToCloseTimeout: timeout,
+    scheduleToCloseTimeout: timeout,
     heartbeatTimeout: `${activityHeartbeatTimeoutSeconds} seconds`,
-    retry: { maximumAttempts: 1 },
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '5 seconds',
+      nonRetryableErrorTypes: [...drainFailedTypes, ...permanentFailureTypes],
+    },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   }).drainNode;
 }

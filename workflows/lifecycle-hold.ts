@@ -17,6 +17,19 @@ import type { LifecycleActionStatus } from '../common/status.js';
 import { completion, describeLifecycleHook, heartbeatActivity } from './activities.js';
 import type { TerminationState } from './termination-state.js';
 
+/** The holds as one run of the workflow hands them to the next (continue-as-new). */
+export interface CarriedHolds {
+  holds: {
+    target: LifecycleTarget;
+    startedAt: number;
+    clock: HoldClock | undefined;
+    lastHeartbeatAt: number | undefined;
+    heartbeatsOver: boolean;
+    ended: boolean;
+  }[];
+  unannounced: string[];
+}
+
 /** The drain must end this long before an action's global timeout, so the completion lands in time. */
 const completionMarginMs = 60_000;
 
@@ -24,8 +37,6 @@ const iso = (epochMs: number | undefined) => (epochMs === undefined ? undefined 
 
 /** One lifecycle action: its token, its clock, and whether it is still ours to keep alive. */
 class Hold {
-  readonly target: LifecycleTarget;
-  readonly startedAt: number;
   /** Known once the hook has been described; every loop and the completion run on it. */
   clock: HoldClock | undefined;
   lastHeartbeatAt: number | undefined;
@@ -34,18 +45,10 @@ class Hold {
   ended = false;
 
   constructor(
-    event: LifecycleEvent,
+    readonly target: LifecycleTarget,
+    readonly startedAt: number,
     readonly status: LifecycleActionStatus,
-  ) {
-    this.target = {
-      autoScalingGroupName: event.autoScalingGroupName,
-      lifecycleHookName: event.lifecycleHookName,
-      instanceId: event.instanceId,
-      lifecycleActionToken: event.lifecycleActionToken,
-    };
-    // A notification stamped in the future (clock skew) counts from now; a late one keeps its time.
-    this.startedAt = Math.min(Date.parse(event.time) || Date.now(), Date.now());
-  }
+  ) {}
 
   /** The clock with the latest heartbeat this workflow has heard of. */
   current(): HoldClock | undefined {
@@ -101,12 +104,54 @@ export class LifecycleHolds {
       result: undefined,
       lostReason: undefined,
     };
-    const hold = new Hold(event, status);
+    const target: LifecycleTarget = {
+      autoScalingGroupName: event.autoScalingGroupName,
+      lifecycleHookName: event.lifecycleHookName,
+      instanceId: event.instanceId,
+      lifecycleActionToken: event.lifecycleActionToken,
+    };
+    // A notification stamped in the future (clock skew) counts from now; a late one keeps its time.
+    const hold = new Hold(target, Math.min(Date.parse(event.time) || Date.now(), Date.now()), status);
     status.startedAt = new Date(hold.startedAt).toISOString();
     this.holds.push(hold);
     this.state.status.lifecycleActions.push(status);
     this.state.status.lifecycle ??= status;
     return true;
+  }
+
+  /** What the next run of the workflow needs to hold the same actions on the same clocks. */
+  carry(): CarriedHolds {
+    return {
+      holds: this.holds.map((h) => ({
+        target: h.target,
+        startedAt: h.startedAt,
+        clock: h.clock,
+        lastHeartbeatAt: h.lastHeartbeatAt,
+        heartbeatsOver: h.heartbeatsOver,
+        ended: h.ended,
+      })),
+      unannounced: [...this.unannounced],
+    };
+  }
+
+  /** Takes the holds of the previous run over; their entries in `status.lifecycleActions` came with it. */
+  restore(carried: CarriedHolds): void {
+    for (const c of carried.holds) {
+      const status = this.state.status.lifecycleActions.find(
+        (a) => a.lifecycleActionToken === c.target.lifecycleActionToken,
+      );
+      if (!status) continue;
+      const hold = new Hold(c.target, c.startedAt, status);
+      Object.assign(hold, {
+        clock: c.clock,
+        lastHeartbeatAt: c.lastHeartbeatAt,
+        heartbeatsOver: c.heartbeatsOver,
+        ended: c.ended,
+      });
+      this.holds.push(hold);
+    }
+    this.state.status.lifecycle = this.state.status.lifecycleActions[0];
+    this.unannounced.push(...carried.unannounced);
   }
 
   isEnded(token: string): boolean {

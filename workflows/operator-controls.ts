@@ -3,6 +3,13 @@ import { retryDrainNowUpdate, skipDrainUpdate, stopHandlingUpdate } from '../com
 import type { SkipDrainRequest, StopHandlingRequest, TerminationPhase } from '../common/status.js';
 import type { TerminationState } from './termination-state.js';
 
+/** The operator's requests a run hands to the next when the termination continues as new. */
+export interface CarriedControls {
+  skip: SkipDrainRequest | undefined;
+  stop: StopHandlingRequest | undefined;
+  stoppedInPhase: TerminationPhase | undefined;
+}
+
 const finished: TerminationPhase[] = ['Done', 'LifecycleActionLost', 'NodeNotFound', 'NotManaged', 'Stopped', 'Failed'];
 
 /**
@@ -14,9 +21,17 @@ export class OperatorControls {
   retryNow = false;
   skip: SkipDrainRequest | undefined;
   stop: StopHandlingRequest | undefined;
+  /** The phase the termination was in when the stop arrived. */
+  stoppedInPhase: TerminationPhase | undefined;
   private attemptScope: CancellationScope | undefined;
 
-  constructor(private readonly state: TerminationState) {
+  constructor(
+    private readonly state: TerminationState,
+    carried?: CarriedControls,
+  ) {
+    this.skip = carried?.skip;
+    this.stop = carried?.stop;
+    this.stoppedInPhase = carried?.stoppedInPhase;
     setHandler(
       retryDrainNowUpdate,
       () => {
@@ -52,11 +67,19 @@ export class OperatorControls {
       stopHandlingUpdate,
       (request) => {
         this.stop = { reason: request?.reason };
+        this.stoppedInPhase = state.status.phase;
         this.attemptScope?.cancel();
+        if (state.status.phase === 'CompletingLifecycleAction') {
+          return `the lifecycle action of ${state.status.instanceId} is being completed; handling ends once that call returns`;
+        }
         return `stopped handling ${state.status.instanceId}; the lifecycle action is left as it is`;
       },
       { validator: (_request: StopHandlingRequest) => this.refuseWhenFinished('stop') },
     );
+  }
+
+  carry(): CarriedControls {
+    return { skip: this.skip, stop: this.stop, stoppedInPhase: this.stoppedInPhase };
   }
 
   /** True once an operator asked to end the drain (skip or stop). */

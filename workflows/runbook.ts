@@ -1,16 +1,18 @@
 import {
-  ApplicationFailure,
+  ContinueAsNew,
   condition,
   isCancellation,
   setCurrentDetails,
-  sleep,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { InterruptionEvent } from '../common/events.js';
+import { permanentFailureTypes } from '../common/failures.js';
 import { searchAttributes } from '../common/search-attributes.js';
 import type { LifecycleResult, RunbookSettings } from '../common/settings.js';
 import type { TerminationPhase } from '../common/status.js';
-import { calls, drainActivity } from './activities.js';
+import { callsUntil, drainActivity } from './activities.js';
+import { errorMessage, failureType, podsLeft, wasInterrupted } from './failures.js';
 import type { LifecycleHolds } from './lifecycle-hold.js';
 import { Notifier, type NodeContext } from './notifications.js';
 import type { OperatorControls } from './operator-controls.js';
@@ -20,94 +22,130 @@ import type { TerminationState } from './termination-state.js';
 /** A Spot instance gets two minutes' notice; the drain has to fit in it. */
 const spotNoticeMs = 120_000;
 
+/** Temporal terminates a run at 51,200 events; a run hands over long before, at a safe point. */
+const defaultHistoryEventsPerRun = 10_000;
+
 type DrainOutcome = 'drained' | 'not-drained' | 'skipped' | 'stopped' | 'gave-up' | 'lost';
 
-interface NodeFound {
+/**
+ * Where the runbook stands in its drain when one run hands over to the next: everything after the
+ * cordon is carried, so the next run goes on with the attempts instead of starting over.
+ */
+export interface DrainPlace {
+  events: InterruptionEvent[];
   node: NodeContext;
   instanceType: string | undefined;
-  notifier: Notifier;
+  /** The next attempt waits until then (DRAIN_RETRY_INTERVAL after a failed one). */
+  retryAt: number | undefined;
+  /** The next attempt resumes an interrupted one and keeps its number. */
+  resumesInterrupted: boolean;
 }
+
+/** Ends this run and continues the workflow as new from `place` (throws ContinueAsNew). */
+export type HandOver = (place: DrainPlace) => Promise<never>;
 
 /**
  * One run of the termination runbook for the events taken in together. Every step from the first
- * lookup to the completion runs while the instance's lifecycle actions are held (`holds.cover`).
+ * lookup to the completion runs while the instance's lifecycle actions are held (`holds.cover`);
+ * every call retries until the work's deadline. However it ends, the outcome is in `state`: a
+ * failure too is recorded (and thrown by the workflow when it closes), never left unhandled.
  */
 export class Runbook {
   constructor(
     private readonly state: TerminationState,
     private readonly settings: RunbookSettings,
     private readonly controls: OperatorControls,
+    private readonly handOver: HandOver,
   ) {}
+
+  /** The events this run handles; their times set the deadlines. */
+  private events: InterruptionEvent[] = [];
 
   private get holds(): LifecycleHolds {
     return this.state.holds;
   }
 
   async run(events: InterruptionEvent[]): Promise<void> {
-    const { state, settings, holds } = this;
+    const { state, holds } = this;
+    state.failure = undefined;
+    this.events = events;
     upsertSearchAttributes([{ key: searchAttributes.interruptionKind, value: state.status.kinds.join(',') }]);
     const first = holds.open()[0];
     if (first) {
       upsertSearchAttributes([{ key: searchAttributes.autoScalingGroupName, value: first.autoScalingGroupName }]);
     }
+    const notifier = new Notifier(state, this.settings, events);
+    let place: DrainPlace | undefined;
+    try {
+      const found = await holds.cover(() => this.prepareNode(events, notifier));
+      if (found === 'no-node') return await this.noNode();
+      if (found === 'not-managed') return holds.leave('instance not managed (CHECK_TAG_BEFORE_DRAINING)');
+      place = { events, ...found, retryAt: undefined, resumesInterrupted: false };
+      await this.drainAndComplete(place, notifier);
+    } catch (error) {
+      if (isCancellation(error) || error instanceof ContinueAsNew) throw error;
+      await this.fail(error, notifier, place);
+    }
+  }
 
-    const found = await holds.cover(() => this.prepareNode(events));
-    if (found === 'no-node') {
-      if (holds.open().length > 0 && settings.deleteSqsMsgIfNodeNotFound) await this.completeLifecycle('CONTINUE');
-      else holds.leave('no node to drain (DELETE_SQS_MSG_IF_NODE_NOT_FOUND=false)');
-      this.setPhase('NodeNotFound');
-      return;
+  /** Goes on with the drain where the previous run of the workflow handed over. */
+  async resume(place: DrainPlace): Promise<void> {
+    this.events = place.events;
+    this.state.decide(`run ${this.state.status.run} goes on with the drain of ${place.node.name}`);
+    upsertSearchAttributes([
+      { key: searchAttributes.nodeName, value: place.node.name },
+      { key: searchAttributes.interruptionKind, value: this.state.status.kinds.join(',') },
+    ]);
+    const first = this.holds.open()[0];
+    if (first) {
+      upsertSearchAttributes([{ key: searchAttributes.autoScalingGroupName, value: first.autoScalingGroupName }]);
     }
-    if (found === 'not-managed') {
-      holds.leave('instance not managed (CHECK_TAG_BEFORE_DRAINING)');
-      return;
+    const notifier = new Notifier(this.state, this.settings, place.events);
+    try {
+      await this.drainAndComplete(place, notifier);
+    } catch (error) {
+      if (isCancellation(error) || error instanceof ContinueAsNew) throw error;
+      await this.fail(error, notifier, place);
     }
-    const { node, instanceType, notifier } = found;
+  }
 
-    const outcome = await this.drain(node, notifier, events);
-    if (outcome === 'stopped') {
-      this.setPhase('Stopped');
-      state.decide(`stopped by an operator${this.controls.stop?.reason ? `: ${this.controls.stop.reason}` : ''}`);
-      return;
-    }
+  private async drainAndComplete(place: DrainPlace, notifier: Notifier): Promise<void> {
+    const { state, settings, holds } = this;
+    const { node, instanceType } = place;
+    const outcome = await this.drain(place, notifier);
+    if (outcome === 'stopped') return this.stopped();
     await holds.cover(() =>
       notifier.outcome(
         node,
         outcome === 'gave-up' || outcome === 'lost' ? 'failed' : outcome === 'not-drained' ? 'cordoned' : 'drained',
       ),
     );
-    if (outcome === 'drained' && settings.enableOutOfServiceTaint) {
-      await holds.cover(() =>
-        this.act(
-          `taint ${node.name} ${outOfServiceTaint.key}=${outOfServiceTaint.value}:${outOfServiceTaint.effect}`,
-          () => calls.prepareNode({ nodeName: node.name, taints: [outOfServiceTaint], labels: {}, cordon: true }),
-        ),
-      );
-    }
+    if (outcome === 'drained' && settings.enableOutOfServiceTaint) await this.taintOutOfService(node);
     if (outcome === 'lost') {
       this.setPhase('LifecycleActionLost');
       await holds.cover(() => notifier.webhook(node, instanceType, true));
       return;
     }
     if (outcome === 'gave-up') {
-      const result = settings.lifecycleResultOnFailure;
-      if (result !== 'NONE') await this.completeLifecycle(result);
-      else holds.leave('LIFECYCLE_RESULT_ON_FAILURE=NONE');
+      state.failure = {
+        type: 'DrainFailed',
+        message: `draining node ${node.name} of ${state.status.instanceId} failed after ${state.status.attempt} attempt(s): ${state.status.lastError ?? 'unknown error'}. Check the pods left (${state.status.podsLeft.join(', ') || 'none reported'}) and their PodDisruptionBudgets.`,
+      };
+      await this.completeOnFailure();
       this.setPhase('Failed');
       await holds.cover(() => notifier.webhook(node, instanceType, true));
-      throw ApplicationFailure.create({
-        type: 'DrainFailed',
-        nonRetryable: true,
-        message: `draining node ${node.name} of ${state.status.instanceId} failed after ${state.status.attempt} attempt(s): ${state.status.lastError ?? 'unknown error'}. Check the pods left (${state.status.podsLeft.join(', ') || 'none reported'}) and their PodDisruptionBudgets.`,
-      });
+      return;
     }
+    // A stop that came after the drain still leaves the action as it is, as the stop promised.
+    if (this.controls.stop) return this.stopped();
     if (holds.open().length > 0) {
       const requested = settings.completeLifecycleActionDelaySeconds * 1000;
       // The delay may not run into the action's global timeout.
       const delayMs = Math.min(requested, Math.max(0, holds.drainDeadline() - Date.now()));
       if (delayMs > 0) {
         state.decide(`waiting ${Math.round(delayMs / 1000)} s before completing the lifecycle action`);
-        await holds.cover(() => sleep(delayMs));
+        await holds.cover(() => condition(() => this.controls.stop !== undefined, delayMs));
+        if (this.controls.stop) return this.stopped();
       }
       await this.completeLifecycle(outcome === 'skipped' ? (this.controls.skip?.result ?? 'CONTINUE') : 'CONTINUE');
     }
@@ -115,13 +153,32 @@ export class Runbook {
     await holds.cover(() => notifier.webhook(node, instanceType, true));
   }
 
+  /** The pods are gone: the instance is going down, and the taint lets its volumes move on. */
+  private async taintOutOfService(node: NodeContext): Promise<void> {
+    const { key, value, effect } = outOfServiceTaint;
+    try {
+      await this.holds.cover(() =>
+        this.act(`taint ${node.name} ${key}=${value}:${effect}`, () =>
+          this.calls().prepareNode({ nodeName: node.name, taints: [outOfServiceTaint], labels: {}, cordon: true }),
+        ),
+      );
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      // The drain is done; a taint that cannot be set must not turn it into a failed termination.
+      this.state.decide(`could not taint ${node.name} ${key}: ${errorMessage(error)}`);
+    }
+  }
+
   /** Finds the node, checks it is ours, records the interruption on it and cordons it. */
-  private async prepareNode(events: InterruptionEvent[]): Promise<NodeFound | 'no-node' | 'not-managed'> {
+  private async prepareNode(
+    events: InterruptionEvent[],
+    notifier: Notifier,
+  ): Promise<{ node: NodeContext; instanceType: string | undefined } | 'no-node' | 'not-managed'> {
     const { state, settings } = this;
     const instanceId = state.status.instanceId;
     this.setPhase('ResolvingNode');
-    const instance = await calls.describeInstance(instanceId);
-    const found = await calls.findNode({
+    const instance = await this.calls().describeInstance(instanceId);
+    const found = await this.calls().findNode({
       instanceId,
       privateDnsName: instance?.privateDnsName,
       useProviderId: settings.useProviderId,
@@ -134,7 +191,6 @@ export class Runbook {
     }
     state.status.nodeName = found.name;
     upsertSearchAttributes([{ key: searchAttributes.nodeName, value: found.name }]);
-    const notifier = new Notifier(state, settings, events);
     const node: NodeContext = { name: found.name, providerId: found.providerId, labels: found.labels ?? {} };
     const instanceType = node.labels['node.kubernetes.io/instance-type'];
     if (settings.checkTagBeforeDraining && instance?.tags[settings.managedTag] === undefined) {
@@ -154,47 +210,63 @@ export class Runbook {
       ...taints.map((t) => `taint ${t.key}=${t.value}:${t.effect}`),
       ...Object.keys(labels).map((l) => `label ${l}`),
     ];
-    await this.act(what.join(', '), () => calls.prepareNode({ nodeName: node.name, taints, labels, cordon: true }));
-    return { node, instanceType, notifier };
+    await this.act(what.join(', '), () =>
+      this.calls().prepareNode({ nodeName: node.name, taints, labels, cordon: true }),
+    );
+    return { node, instanceType };
   }
 
-  /** Drain attempts until one succeeds, the limits are reached, or an operator ends them. */
-  private async drain(node: NodeContext, notifier: Notifier, events: InterruptionEvent[]): Promise<DrainOutcome> {
+  private async noNode(): Promise<void> {
+    if (this.holds.open().length > 0 && this.settings.deleteSqsMsgIfNodeNotFound) {
+      await this.completeLifecycle('CONTINUE');
+    } else this.holds.leave('no node to drain (DELETE_SQS_MSG_IF_NODE_NOT_FOUND=false)');
+    this.setPhase('NodeNotFound');
+  }
+
+  /**
+   * Drain attempts until one succeeds, the limits are reached, or an operator ends them. An attempt
+   * that was interrupted (not failed) is resumed at once under the same number. Between attempts the
+   * run hands over to a new one when its history has grown large.
+   */
+  private async drain(place: DrainPlace, notifier: Notifier): Promise<DrainOutcome> {
     const { state, settings, controls, holds } = this;
-    const nodeName = node.name;
+    const { node, events } = place;
     await holds.cover(() => notifier.holdWarnings(node, holds.takeWarnings()));
     if (settings.cordonOnly) {
       state.decide('CORDON_ONLY: not draining');
       return 'not-drained';
     }
-    const received = Date.parse(events[0]?.time ?? '') || Date.now();
-    const spot = events.find((e) => e.kind === 'spot-interruption');
-    const deadline = () =>
-      Math.min(
-        received + settings.drainDeadlineSeconds * 1000,
-        spot ? Date.parse(spot.time) + spotNoticeMs : Infinity,
-        holds.drainDeadline(),
-      );
     const lifecycleOnly = state.status.kinds.every((k) => k === 'asg-terminate');
     const lost = () => lifecycleOnly && holds.anyLost() && holds.open().length === 0;
+    let { retryAt, resumesInterrupted } = place;
     for (;;) {
       if (controls.stop) return 'stopped';
       if (controls.skip) return this.skipped();
       if (state.status.attempt > 0 && lost()) return this.lost();
-      state.status.attempt += 1;
+      if (this.historyIsLong()) await this.handOver({ ...place, retryAt, resumesInterrupted });
+      if (retryAt !== undefined) {
+        this.setPhase('WaitingToRetry');
+        controls.retryNow = false;
+        const waitMs = retryAt - Date.now();
+        await holds.cover(() => condition(() => controls.retryNow || controls.drainEnded, Math.max(waitMs, 0)));
+        retryAt = undefined;
+        continue;
+      }
+      if (!resumesInterrupted) state.status.attempt += 1;
+      resumesInterrupted = false;
       this.setPhase('Draining');
       const attemptEnd = Math.min(
         Date.now() + settings.drain.nodeTerminationGracePeriodSeconds * 1000,
-        Math.max(deadline(), Date.now() + 1000),
+        Math.max(this.deadline(events), Date.now() + 1000),
       );
       let drained: Awaited<ReturnType<ReturnType<typeof drainActivity>>> | undefined;
       let failed = false;
       try {
-        drained = await this.act(`drain ${nodeName} (attempt ${state.status.attempt})`, () =>
+        drained = await this.act(`drain ${node.name} (attempt ${state.status.attempt})`, () =>
           controls.cancellableAttempt(() =>
             holds.cover(() =>
               drainActivity((attemptEnd - Date.now()) / 1000)({
-                nodeName,
+                nodeName: node.name,
                 settings: settings.drain,
                 deadlineEpochMs: attemptEnd,
               }),
@@ -204,6 +276,12 @@ export class Runbook {
       } catch (error) {
         if (isCancellation(error) && controls.drainEnded) continue;
         if (isCancellation(error)) throw error;
+        if (wasInterrupted(error) && Date.now() < this.deadline(events)) {
+          state.status.attemptsInterrupted += 1;
+          state.decide(`drain attempt ${state.status.attempt} interrupted (${errorMessage(error)}): resuming it`);
+          resumesInterrupted = true;
+          continue;
+        }
         failed = true;
         state.status.lastError = errorMessage(error);
         state.status.podsLeft = podsLeft(error) ?? state.status.podsLeft;
@@ -218,18 +296,80 @@ export class Runbook {
       }
       if (lost()) return this.lost();
       const maxed = settings.drainMaxAttempts > 0 && state.status.attempt >= settings.drainMaxAttempts;
-      if (maxed || Date.now() + settings.drainRetryIntervalSeconds * 1000 > deadline()) {
+      if (maxed || Date.now() + settings.drainRetryIntervalSeconds * 1000 > this.deadline(events)) {
         state.decide(
           `giving up the drain after ${state.status.attempt} attempt(s)${maxed ? ' (DRAIN_MAX_ATTEMPTS)' : ' (deadline)'}`,
         );
         return 'gave-up';
       }
-      this.setPhase('WaitingToRetry');
-      controls.retryNow = false;
-      await holds.cover(() =>
-        condition(() => controls.retryNow || controls.drainEnded, settings.drainRetryIntervalSeconds * 1000),
-      );
+      retryAt = Date.now() + settings.drainRetryIntervalSeconds * 1000;
     }
+  }
+
+  /**
+   * The moment no drain attempt may run past: DRAIN_DEADLINE after the first event, a Spot notice's
+   * two minutes, or a lifecycle action's global timeout less the time to complete it.
+   */
+  private deadline(events: InterruptionEvent[]): number {
+    const received = Date.parse(events[0]?.time ?? '') || Date.now();
+    const spot = events.find((e) => e.kind === 'spot-interruption');
+    return Math.min(
+      received + this.settings.drainDeadlineSeconds * 1000,
+      spot ? Date.parse(spot.time) + spotNoticeMs : Infinity,
+      this.holds.drainDeadline(),
+    );
+  }
+
+  /** Calls that retry until the work's deadline (`deadline`) for the events of this run. */
+  private calls() {
+    return callsUntil(this.deadline(this.events));
+  }
+
+  /** Temporal's own suggestion, or the project's bound, whichever comes first. */
+  private historyIsLong(): boolean {
+    const info = workflowInfo();
+    const bound = this.settings.historyEventsPerRun ?? defaultHistoryEventsPerRun;
+    return info.continueAsNewSuggested || info.historyLength >= bound;
+  }
+
+  /**
+   * A step failed for good (a permanent error, or retries until the deadline): the action is completed
+   * as LIFECYCLE_RESULT_ON_FAILURE says, the failure recorded, and the workflow fails when it closes.
+   */
+  private async fail(error: unknown, notifier: Notifier, place: DrainPlace | undefined): Promise<void> {
+    const { state } = this;
+    const phase = state.status.phase;
+    state.status.lastError = errorMessage(error);
+    const type = failureType(error);
+    state.failure = {
+      type: permanentFailureTypes.some((t) => t === type) ? type : 'TerminationFailed',
+      message: `terminating ${state.status.instanceId} failed in phase ${phase}: ${state.status.lastError}`,
+    };
+    state.decide(`failed in phase ${phase}: ${state.status.lastError}`);
+    try {
+      // A completion that failed for good is not tried again with another result.
+      if (phase === 'CompletingLifecycleAction') this.holds.leave('completing it failed');
+      else await this.completeOnFailure();
+    } catch (completionError) {
+      if (isCancellation(completionError)) throw completionError;
+      state.decide(`could not complete the lifecycle action either: ${errorMessage(completionError)}`);
+    }
+    this.setPhase('Failed');
+    await this.holds.cover(() => notifier.webhook(place?.node, place?.instanceType, true));
+  }
+
+  private async completeOnFailure(): Promise<void> {
+    const result = this.settings.lifecycleResultOnFailure;
+    if (this.holds.open().length === 0) return;
+    if (result !== 'NONE') await this.completeLifecycle(result);
+    else this.holds.leave('LIFECYCLE_RESULT_ON_FAILURE=NONE');
+  }
+
+  private stopped(): void {
+    this.setPhase('Stopped');
+    this.state.decide(
+      `stopped by an operator${this.controls.stop?.reason ? `: ${this.controls.stop.reason}` : ''}; the lifecycle action is left as it is`,
+    );
   }
 
   private lost(): DrainOutcome {
@@ -275,29 +415,10 @@ export class Runbook {
     const { status } = this.state;
     return [
       `**${status.phase}** ${status.instanceId}${status.nodeName ? ` (node ${status.nodeName})` : ''}`,
-      `kinds: ${status.kinds.join(', ')}; drain attempts: ${status.attempt}; heartbeats: ${status.heartbeatsSent}`,
+      `kinds: ${status.kinds.join(', ')}; drain attempts: ${status.attempt}; heartbeats: ${status.heartbeatsSent}; run ${status.run}`,
       status.lastError ? `last error: ${status.lastError}` : '',
     ]
       .filter(Boolean)
       .join('\n\n');
   }
-}
-
-function errorMessage(error: unknown): string {
-  let current: unknown = error;
-  // ActivityFailure wraps the activity's own error as its cause: that is the one a person can act on.
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
-}
-
-function podsLeft(error: unknown): string[] | undefined {
-  let current: unknown = error;
-  while (current instanceof Error) {
-    if (current instanceof ApplicationFailure) {
-      const details = current.details?.[0] as { podsLeft?: string[] } | undefined;
-      if (details?.podsLeft) return details.podsLeft;
-    }
-    current = current.cause;
-  }
-  return undefined;
 }

@@ -1,17 +1,36 @@
 import type { InterruptionEvent, LifecycleEvent } from '../common/events.js';
 import type { TerminationPhase, TerminationStatus } from '../common/status.js';
-import { LifecycleHolds } from './lifecycle-hold.js';
+import { LifecycleHolds, type CarriedHolds } from './lifecycle-hold.js';
+
+/** The status keeps the latest decisions; older ones are counted. A decision is a line or two. */
+const decisionsKept = 200;
+
+/** How a run of the termination failed, thrown when the workflow closes after DUPLICATE_WINDOW. */
+export interface TerminationFailure {
+  type: string;
+  message: string;
+}
+
+/** What one run of the workflow hands to the next (continue-as-new), besides the runbook's place. */
+export interface CarriedState {
+  status: TerminationStatus;
+  seenEventIds: string[];
+  pending: InterruptionEvent[];
+  holds: CarriedHolds;
+}
 
 /** What a termination workflow knows: events taken in (deduplicated), progress, the `status` answer. */
 export class TerminationState {
   readonly status: TerminationStatus;
   /** The lifecycle actions of the instance: their tokens, clocks and heartbeats. */
   readonly holds: LifecycleHolds;
+  /** Set when a run failed; cleared when a new run starts. */
+  failure: TerminationFailure | undefined;
   private readonly seenEventIds = new Set<string>();
   private readonly pending: InterruptionEvent[] = [];
 
-  constructor(instanceId: string, dryRun = false) {
-    this.status = {
+  constructor(instanceId: string, carried?: CarriedState) {
+    this.status = carried?.status ?? {
       instanceId,
       phase: 'Received',
       kinds: [],
@@ -27,11 +46,30 @@ export class TerminationState {
       nextHeartbeatAt: undefined,
       warnings: [],
       decisions: [],
+      decisionsOmitted: 0,
+      attemptsInterrupted: 0,
+      run: 1,
       eventsReceived: 0,
       duplicatesIgnored: 0,
-      dryRun,
+      dryRun: false,
     };
     this.holds = new LifecycleHolds(this);
+    if (carried) {
+      this.status.run += 1;
+      for (const id of carried.seenEventIds) this.seenEventIds.add(id);
+      this.pending.push(...carried.pending);
+      this.holds.restore(carried.holds);
+    }
+  }
+
+  /** Everything this state knows, for the next run. */
+  carry(): CarriedState {
+    return {
+      status: this.status,
+      seenEventIds: [...this.seenEventIds],
+      pending: [...this.pending],
+      holds: this.holds.carry(),
+    };
   }
 
   /** Takes an event in unless its id was seen or its lifecycle action has ended; returns whether it was new. */
@@ -66,7 +104,12 @@ export class TerminationState {
   }
 
   decide(decision: string): void {
-    this.status.decisions.push(this.status.dryRun ? `dry run: ${decision}` : decision);
+    const { decisions } = this.status;
+    decisions.push(this.status.dryRun ? `dry run: ${decision}` : decision);
+    if (decisions.length > decisionsKept) {
+      this.status.decisionsOmitted += decisions.length - decisionsKept;
+      decisions.splice(0, decisions.length - decisionsKept);
+    }
   }
 
   setPhase(phase: TerminationPhase): void {

@@ -1,5 +1,5 @@
 import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { awsErrorCode } from './errors.js';
+import { awsErrorCode, awsFailure } from './errors.js';
 
 export interface InstanceFacts {
   instanceId: string;
@@ -26,7 +26,7 @@ export function createInstanceActivities(ec2: EC2Client) {
         };
       } catch (error) {
         if (awsErrorCode(error) === 'InvalidInstanceID.NotFound') return undefined;
-        throw new Error(`describing instance ${instanceId}: ${String(error)}`, { cause: error });
+        throw awsFailure(`describing instance ${instanceId}`, error);
       }
     },
   };

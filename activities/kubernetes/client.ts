@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import {
   ApiException,
   CoreV1Api,
@@ -6,6 +7,7 @@ import {
   setHeaderOptions,
   type ConfigurationOptions,
 } from '@kubernetes/client-node';
+import { failureTypes } from '../../common/failures.js';
 
 export interface KubeClients {
   core: CoreV1Api;
@@ -29,6 +31,31 @@ export const patchAs = (strategy: (typeof PatchStrategy)[keyof typeof PatchStrat
 
 export const strategicMerge = patchAs(PatchStrategy.StrategicMergePatch);
 export const mergePatch = patchAs(PatchStrategy.MergePatch);
+
+/** Answers no retry can change: a malformed or invalid request, or one RBAC does not allow. */
+const refusedCodes = new Set([400, 401, 403, 422]);
+
+/**
+ * The error to throw for a failed call, wrapped with what was being done: a permanent one
+ * (`KubernetesRequestRefused`, never retried) when the API server refused the request for good,
+ * else a plain error that the activity's retry policy retries (outages, 5xx, 429 from API Priority
+ * and Fairness).
+ */
+export function kubeFailure(what: string, error: unknown): Error {
+  const message = `${what}: ${describeKubeError(error)}`;
+  const code = httpCode(error);
+  if (code !== undefined && refusedCodes.has(code)) {
+    return ApplicationFailure.create({
+      type: failureTypes.kubernetesRefused,
+      message,
+      nonRetryable: true,
+      cause: asError(error),
+    });
+  }
+  return new Error(message, { cause: error });
+}
+
+const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 
 /** The API server's own words for a failed call, without the client's request dump. */
 export function describeKubeError(error: unknown): string {

@@ -1,7 +1,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { failureTypes } from '../../common/failures.js';
 import type { DrainSettings } from '../../common/settings.js';
-import { describeKubeError, httpCode, type KubeClients } from './client.js';
+import { httpCode, kubeFailure, type KubeClients } from './client.js';
 
 export interface DrainInput {
   nodeName: string;
@@ -12,6 +13,8 @@ export interface DrainInput {
 
 export interface DrainProgress {
   podsLeft: string[];
+  /** Pods this attempt has evicted so far; a retry of the attempt (another worker) carries them on. */
+  evicted?: string[];
   /** Pods whose eviction a PodDisruptionBudget refused (429) in the last round. */
   blockedByBudget: string[];
 }
@@ -21,12 +24,6 @@ export interface DrainResult {
   evicted: string[];
   skipped: string[];
 }
-
-/** Error type names the workflow and operators see. */
-export const drainFailureTypes = {
-  timeout: 'DrainTimeout',
-  undrainable: 'UndrainablePods',
-} as const;
 
 const podName = (pod: V1Pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`;
 const isMirror = (pod: V1Pod) => pod.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined;
@@ -79,13 +76,19 @@ export function createDrainActivities({ core }: KubeClients, { pollMs = 1_000, o
   async function drain(input: DrainInput): Promise<DrainResult> {
     const ctx = Context.current();
     const { nodeName, settings } = input;
-    const evicted = new Set<string>();
+    // A retry of this attempt (a worker shut down or lost) carries on from its last report.
+    const resumed = ctx.info.heartbeatDetails as DrainProgress | undefined;
+    const evicted = new Set<string>(resumed?.evicted ?? []);
     for (let round = 0; ; round++) {
-      const { items } = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
+      const { items } = await core
+        .listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` })
+        .catch((error: unknown) => {
+          throw kubeFailure(`listing the pods of node ${nodeName}`, error);
+        });
       const plan = classifyPods(items, settings);
       if (plan.undrainable.length > 0) {
         throw ApplicationFailure.create({
-          type: drainFailureTypes.undrainable,
+          type: failureTypes.undrainable,
           message: `cannot drain node ${nodeName}: ${plan.undrainable.join('; ')}`,
           nonRetryable: true,
         });
@@ -97,11 +100,11 @@ export function createDrainActivities({ core }: KubeClients, { pollMs = 1_000, o
         if (outcome === 'blocked') blockedByBudget.push(podName(pod));
         else evicted.add(podName(pod));
       }
-      const progress: DrainProgress = { podsLeft: plan.evict.map(podName), blockedByBudget };
+      const progress: DrainProgress = { podsLeft: plan.evict.map(podName), evicted: [...evicted], blockedByBudget };
       ctx.heartbeat(progress);
       if (Date.now() >= input.deadlineEpochMs) {
         throw ApplicationFailure.create({
-          type: drainFailureTypes.timeout,
+          type: failureTypes.drainTimeout,
           message:
             `draining node ${nodeName} did not finish in time; pods left: ${progress.podsLeft.join(', ')}` +
             (blockedByBudget.length
@@ -142,6 +145,6 @@ async function evict(
     const code = httpCode(error);
     if (code === 429) return 'blocked';
     if (code === 404) return 'evicted';
-    throw new Error(`evicting pod ${namespace}/${name}: ${describeKubeError(error)}`, { cause: error });
+    throw kubeFailure(`evicting pod ${namespace}/${name}`, error);
   }
 }

@@ -1,6 +1,7 @@
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeKubeError, httpCode, mergePatch, strategicMerge, type KubeClients } from './client.js';
+import { httpCode, kubeFailure, mergePatch, strategicMerge, type KubeClients } from './client.js';
+import { instanceNodeNames, isLabelValue } from './node-names.js';
 
 export interface NodeFacts {
   name: string;
@@ -15,6 +16,13 @@ export interface NodeLookup {
   instanceId: string;
   privateDnsName: string | undefined;
   useProviderId: boolean;
+  /** With `useProviderId`: the instance's zone, which names its resource name (`i-0abc.us-west-2.compute.internal`). */
+  availabilityZone?: string | undefined;
+  /**
+   * With `useProviderId`: when no node goes by one of the instance's names, look through every node
+   * (default). A caller that looks again and again (the launch's wait) asks for it less often.
+   */
+  listAllNodes?: boolean;
 }
 
 export interface NodePreparation {
@@ -46,23 +54,56 @@ export function createNodeActivities({ core }: KubeClients) {
       return await core.readNode({ name });
     } catch (error) {
       if (httpCode(error) === 404) return undefined;
-      throw new Error(`reading node ${name}: ${describeKubeError(error)}`, { cause: error });
+      throw kubeFailure(`reading node ${name}`, error);
+    }
+  }
+
+  /**
+   * Nodes as the API server's watch cache holds them (resourceVersion 0): a list with or without a
+   * label selector is then answered from memory, never by reading every node from etcd. The cache
+   * may be a moment behind: the node of an instance being terminated has long been there, and the
+   * launch's wait looks again.
+   */
+  async function listNodes(labelSelector?: string): Promise<V1Node[]> {
+    try {
+      return (await core.listNode({ labelSelector, resourceVersion: '0' })).items;
+    } catch (error) {
+      throw kubeFailure(labelSelector ? `listing nodes with ${labelSelector}` : 'listing nodes', error);
     }
   }
 
   return {
-    /** The node of an instance: by provider ID, or by name / `kubernetes.io/hostname` = private DNS name. */
+    /**
+     * The node of an instance. By default the node named, or labelled `kubernetes.io/hostname`, by
+     * its private DNS name. With `useProviderId`, the node whose `spec.providerID` names the instance:
+     * looked up under each name EC2 gives the instance (by name, then by hostname label), and only
+     * when none matches among every node (see `listNodes`).
+     */
     async findNode(lookup: NodeLookup): Promise<NodeFacts | undefined> {
-      if (lookup.useProviderId) {
-        const { items } = await core.listNode();
-        const node = items.find((n) => providerIdNames(n.spec?.providerID, lookup.instanceId));
-        return node && facts(node);
+      if (!lookup.useProviderId) {
+        if (!lookup.privateDnsName) return undefined;
+        const byName = await readNodeOrUndefined(lookup.privateDnsName);
+        if (byName) return facts(byName);
+        const [byHostname] = await listNodes(`kubernetes.io/hostname=${lookup.privateDnsName}`);
+        return byHostname && facts(byHostname);
       }
-      if (!lookup.privateDnsName) return undefined;
-      const byName = await readNodeOrUndefined(lookup.privateDnsName);
-      if (byName) return facts(byName);
-      const { items } = await core.listNode({ labelSelector: `kubernetes.io/hostname=${lookup.privateDnsName}` });
-      return items[0] && facts(items[0]);
+      const owned = (node: V1Node | undefined): node is V1Node =>
+        node !== undefined && providerIdNames(node.spec?.providerID, lookup.instanceId);
+      const names = instanceNodeNames(lookup);
+      for (const name of names) {
+        const node = await readNodeOrUndefined(name);
+        if (owned(node)) return facts(node);
+      }
+      const hostnames = names.filter(isLabelValue);
+      if (hostnames.length > 0) {
+        const node = (await listNodes(`kubernetes.io/hostname in (${hostnames.join(',')})`)).find(owned);
+        if (node) return facts(node);
+      }
+      if (lookup.listAllNodes === false) return undefined;
+      // A node named in neither form (a kubelet's --hostname-override, a naming scheme of the
+      // cluster's own) is known only by its spec.providerID, which no selector can match.
+      const node = (await listNodes()).find(owned);
+      return node && facts(node);
     },
 
     async nodeFacts(name: string): Promise<NodeFacts | undefined> {
@@ -85,7 +126,7 @@ export function createNodeActivities({ core }: KubeClients) {
         try {
           await core.patchNode({ name: nodeName, body }, strategicMerge);
         } catch (error) {
-          throw new Error(`cordoning node ${nodeName}: ${describeKubeError(error)}`, { cause: error });
+          throw kubeFailure(`cordoning node ${nodeName}`, error);
         }
       }
       if (prep.taints.length === 0) return;
@@ -104,7 +145,7 @@ export function createNodeActivities({ core }: KubeClients) {
           return;
         } catch (error) {
           if (httpCode(error) !== 409 || attempt >= conflictRetries) {
-            throw new Error(`tainting node ${nodeName}: ${describeKubeError(error)}`, { cause: error });
+            throw kubeFailure(`tainting node ${nodeName}`, error);
           }
           await sleep(50 * attempt);
         }

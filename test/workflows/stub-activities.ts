@@ -67,6 +67,12 @@ export interface StubBehaviour {
   completionNotActive?: boolean;
   /** The heartbeat loop finds the action gone at once. */
   heartbeatNotActive?: boolean;
+  /** Tries of the drain activity that fail as a worker's shutdown does (retryable) before it runs. */
+  drainInterruptions?: number;
+  /** CompleteLifecycleAction takes this long (Auto Scaling throttling it, say). */
+  completionMs?: number;
+  /** prepareNode fails for good with this type (RBAC's 403, say). */
+  prepareNodeRefused?: string;
 }
 
 /** Activities with the real names and types, recording every start and stop in `rec`. */
@@ -90,6 +96,13 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
           : { name: nodeName, ready: true, unschedulable: false, providerId: undefined, labels: {} },
       ),
     prepareNode: (prep) => {
+      if (behaviour.prepareNodeRefused) {
+        throw ApplicationFailure.create({
+          type: behaviour.prepareNodeRefused,
+          message: `cordoning node ${prep.nodeName}: HTTP 403: nodes is forbidden`,
+          nonRetryable: true,
+        });
+      }
       rec.prepared += 1;
       rec.preparations.push({ at: Date.now(), taints: prep.taints.map((t) => t.key) });
       return Promise.resolve();
@@ -99,10 +112,24 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
       const span = { start: Date.now(), end: undefined as number | undefined, ok: undefined as boolean | undefined };
       rec.drains.push(span);
       try {
+        if (rec.drains.length <= (behaviour.drainInterruptions ?? 0)) {
+          await beat(ctx);
+          // What the SDK reports when SHUTDOWN_GRACE_PERIOD ends with the activity still running.
+          throw ApplicationFailure.retryable('WORKER_SHUTDOWN', 'CancelledFailure');
+        }
         if (behaviour.drainHangs) for (;;) await beat(ctx);
         for (let i = 0; i < 3; i++) await beat(ctx);
-        span.ok = rec.drains.length > (behaviour.drainFailures ?? 0);
-        if (!span.ok) throw new Error(`pods left on the node (attempt ${rec.drains.length})`);
+        const ran = rec.drains.length - (behaviour.drainInterruptions ?? 0);
+        span.ok = ran > (behaviour.drainFailures ?? 0);
+        if (!span.ok) {
+          // As the real drain reports an attempt that ran and left pods: it is not retried, it counts.
+          throw ApplicationFailure.create({
+            type: 'DrainTimeout',
+            message: `pods left on the node (attempt ${rec.drains.length})`,
+            nonRetryable: true,
+            details: [{ podsLeft: ['default/app-1'], blockedByBudget: ['default/app-1'] }],
+          });
+        }
         return { evicted: ['default/app-1'], skipped: [] };
       } finally {
         span.end = Date.now();
@@ -149,7 +176,8 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
           : { heartbeatTimeoutSeconds: behaviour.hookTimeoutSeconds ?? 300, globalTimeoutSeconds: undefined },
       ),
     waitForNodeReady: () => Promise.resolve({ nodeName, ready: nodeName !== undefined }),
-    completeLifecycleAction(target: LifecycleTarget, result: LifecycleResult) {
+    async completeLifecycleAction(target: LifecycleTarget, result: LifecycleResult) {
+      if (behaviour.completionMs) await new Promise((r) => setTimeout(r, behaviour.completionMs));
       rec.completions.push({ at: Date.now(), result, token: target.lifecycleActionToken });
       if (behaviour.completionNotActive)
         return Promise.resolve({ outcome: 'not-active' as const, lostReason: 'heartbeat-timeout' as const });

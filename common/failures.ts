@@ -1,0 +1,20 @@
+/**
+ * Failure type names that activities throw and workflows decide on (retry policies, attempt
+ * counting); the `status` query and the Web UI show them.
+ */
+export const failureTypes = {
+  /** The API server refused the request for good: 400, 401, 403 (RBAC), 422 (validation). */
+  kubernetesRefused: 'KubernetesRequestRefused',
+  /** AWS refused the request for good: access denied, validation, unknown parameters. */
+  awsRefused: 'AwsRequestRefused',
+  /** A drain attempt ran to its end with pods still on the node. */
+  drainTimeout: 'DrainTimeout',
+  /** Pods that no drain may move under the settings (DaemonSet pods, emptyDir data). */
+  undrainable: 'UndrainablePods',
+} as const;
+
+/** Failures no retry can fix: every retry policy of the project stops on them at once. */
+export const permanentFailureTypes = [failureTypes.kubernetesRefused, failureTypes.awsRefused] as const;
+
+/** A drain attempt that failed with one of these ran and failed; it counts toward DRAIN_MAX_ATTEMPTS. */
+export const drainFailedTypes = [failureTypes.drainTimeout, failureTypes.undrainable] as const;
