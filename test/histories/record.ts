@@ -19,6 +19,8 @@ interface Scenario {
   event: InterruptionEvent;
   behaviour: StubBehaviour;
   during?: (client: Client, workflowId: string, rec: Recorder) => Promise<void>;
+  /** Also records the chain's first run (it ends in continue-as-new) as `<name>-first-run.json`. */
+  firstRun?: boolean;
 }
 
 const launchEvent = { ...asgTerminateEvent(), kind: 'asg-launch' as const };
@@ -36,6 +38,15 @@ const scenarios: Scenario[] = [
       await client.workflow.getHandle(workflowId).executeUpdate(skipDrainUpdate, { args: [{ result: 'ABANDON' }] });
     },
   },
+  {
+    // A bound this low hands over every few attempts: the first run ends in continue-as-new, the
+    // last one starts from carried state.
+    name: 'termination-continued-as-new',
+    workflowType: workflowTypes.termination,
+    event: asgTerminateEvent(),
+    behaviour: { drainFailures: 7, settings: { historyEventsPerRun: 100 } },
+    firstRun: true,
+  },
   { name: 'launch-node-ready', workflowType: workflowTypes.launch, event: launchEvent, behaviour: {} },
 ];
 
@@ -48,6 +59,7 @@ try {
     const taskQueue = uniqueTaskQueue('record');
     const workflowId = `${scenario.name}-${taskQueue}`;
     const worker = await testWorker(native, taskQueue, stubActivities(rec, scenario.behaviour));
+    let firstRunId: string | undefined;
     await worker.runUntil(async () => {
       const handle = await client.workflow.signalWithStart(scenario.workflowType, {
         taskQueue,
@@ -56,24 +68,30 @@ try {
         signal: interruptionSignal,
         signalArgs: [scenario.event],
       });
+      firstRunId = handle.signaledRunId;
       await scenario.during?.(client, workflowId, rec);
       await handle.result();
     });
     // The CLI's JSON is the format `temporal workflow show` gives operators, and what replay reads.
-    const json = execFileSync('temporal', [
-      'workflow',
-      'show',
-      '--workflow-id',
-      workflowId,
-      '--output',
-      'json',
-      '--address',
-      stackVar('TEMPORAL_ADDRESS'),
-      '--namespace',
-      stackVar('TEMPORAL_NAMESPACE'),
-    ]);
-    writeFileSync(join(import.meta.dirname, `${scenario.name}.json`), json);
-    console.log(`recorded ${scenario.name}: ${(JSON.parse(json.toString()) as { events: unknown[] }).events.length} events`);
+    const runs: [string, string | undefined][] = [[scenario.name, undefined]];
+    if (scenario.firstRun) runs.push([`${scenario.name}-first-run`, firstRunId]);
+    for (const [name, runId] of runs) {
+      const json = execFileSync('temporal', [
+        'workflow',
+        'show',
+        '--workflow-id',
+        workflowId,
+        ...(runId ? ['--run-id', runId] : []),
+        '--output',
+        'json',
+        '--address',
+        stackVar('TEMPORAL_ADDRESS'),
+        '--namespace',
+        stackVar('TEMPORAL_NAMESPACE'),
+      ]);
+      writeFileSync(join(import.meta.dirname, `${name}.json`), json);
+      console.log(`recorded ${name}: ${(JSON.parse(json.toString()) as { events: unknown[] }).events.length} events`);
+    }
   }
 } finally {
   await connection.close();
