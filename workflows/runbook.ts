@@ -4,45 +4,20 @@ import {
   isCancellation,
   setCurrentDetails,
   upsertSearchAttributes,
-  workflowInfo,
 } from '@temporalio/workflow';
 import type { InterruptionEvent } from '../common/events.js';
 import { permanentFailureTypes } from '../common/failures.js';
 import { searchAttributes } from '../common/search-attributes.js';
 import type { LifecycleResult, RunbookSettings } from '../common/settings.js';
 import type { TerminationPhase } from '../common/status.js';
-import { callsUntil, drainActivity } from './activities.js';
-import { errorMessage, failureType, podsLeft, wasInterrupted } from './failures.js';
+import { callsUntil } from './activities.js';
+import { DrainAttempts, drainDeadline, type DrainPlace, type HandOver } from './drain-attempts.js';
+import { errorMessage, failureType } from './failures.js';
 import type { LifecycleHolds } from './lifecycle-hold.js';
 import { Notifier, type NodeContext } from './notifications.js';
 import type { OperatorControls } from './operator-controls.js';
 import { excludeFromLoadBalancersLabel, outOfServiceTaint, preDrainTaints } from './taints.js';
 import type { TerminationState } from './termination-state.js';
-
-/** A Spot instance gets two minutes' notice; the drain has to fit in it. */
-const spotNoticeMs = 120_000;
-
-/** Temporal terminates a run at 51,200 events; a run hands over long before, at a safe point. */
-const defaultHistoryEventsPerRun = 10_000;
-
-type DrainOutcome = 'drained' | 'not-drained' | 'skipped' | 'stopped' | 'gave-up' | 'lost';
-
-/**
- * Where the runbook stands in its drain when one run hands over to the next: everything after the
- * cordon is carried, so the next run goes on with the attempts instead of starting over.
- */
-export interface DrainPlace {
-  events: InterruptionEvent[];
-  node: NodeContext;
-  instanceType: string | undefined;
-  /** The next attempt waits until then (DRAIN_RETRY_INTERVAL after a failed one). */
-  retryAt: number | undefined;
-  /** The next attempt resumes an interrupted one and keeps its number. */
-  resumesInterrupted: boolean;
-}
-
-/** Ends this run and continues the workflow as new from `place` (throws ContinueAsNew). */
-export type HandOver = (place: DrainPlace) => Promise<never>;
 
 /**
  * One run of the termination runbook for the events taken in together. Every step from the first
@@ -112,7 +87,14 @@ export class Runbook {
   private async drainAndComplete(place: DrainPlace, notifier: Notifier): Promise<void> {
     const { state, settings, holds } = this;
     const { node, instanceType } = place;
-    const outcome = await this.drain(place, notifier);
+    const outcome = await new DrainAttempts({
+      state,
+      settings,
+      controls: this.controls,
+      handOver: this.handOver,
+      setPhase: (phase) => this.setPhase(phase),
+      act: (decision, step) => this.act(decision, step),
+    }).run(place, notifier);
     if (outcome === 'stopped') return this.stopped();
     await holds.cover(() =>
       notifier.outcome(
@@ -223,113 +205,9 @@ export class Runbook {
     this.setPhase('NodeNotFound');
   }
 
-  /**
-   * Drain attempts until one succeeds, the limits are reached, or an operator ends them. An attempt
-   * that was interrupted (not failed) is resumed at once under the same number. Between attempts the
-   * run hands over to a new one when its history has grown large.
-   */
-  private async drain(place: DrainPlace, notifier: Notifier): Promise<DrainOutcome> {
-    const { state, settings, controls, holds } = this;
-    const { node, events } = place;
-    await holds.cover(() => notifier.holdWarnings(node, holds.takeWarnings()));
-    if (settings.cordonOnly) {
-      state.decide('CORDON_ONLY: not draining');
-      return 'not-drained';
-    }
-    const lifecycleOnly = state.status.kinds.every((k) => k === 'asg-terminate');
-    const lost = () => lifecycleOnly && holds.anyLost() && holds.open().length === 0;
-    let { retryAt, resumesInterrupted } = place;
-    for (;;) {
-      if (controls.stop) return 'stopped';
-      if (controls.skip) return this.skipped();
-      if (state.status.attempt > 0 && lost()) return this.lost();
-      if (this.historyIsLong()) await this.handOver({ ...place, retryAt, resumesInterrupted });
-      if (retryAt !== undefined) {
-        this.setPhase('WaitingToRetry');
-        controls.retryNow = false;
-        const waitMs = retryAt - Date.now();
-        await holds.cover(() => condition(() => controls.retryNow || controls.drainEnded, Math.max(waitMs, 0)));
-        retryAt = undefined;
-        continue;
-      }
-      if (!resumesInterrupted) state.status.attempt += 1;
-      resumesInterrupted = false;
-      this.setPhase('Draining');
-      const attemptEnd = Math.min(
-        Date.now() + settings.drain.nodeTerminationGracePeriodSeconds * 1000,
-        Math.max(this.deadline(events), Date.now() + 1000),
-      );
-      let drained: Awaited<ReturnType<ReturnType<typeof drainActivity>>> | undefined;
-      let failed = false;
-      try {
-        drained = await this.act(`drain ${node.name} (attempt ${state.status.attempt})`, () =>
-          controls.cancellableAttempt(() =>
-            holds.cover(() =>
-              drainActivity((attemptEnd - Date.now()) / 1000)({
-                nodeName: node.name,
-                settings: settings.drain,
-                deadlineEpochMs: attemptEnd,
-              }),
-            ),
-          ),
-        );
-      } catch (error) {
-        if (isCancellation(error) && controls.drainEnded) continue;
-        if (isCancellation(error)) throw error;
-        if (wasInterrupted(error) && Date.now() < this.deadline(events)) {
-          state.status.attemptsInterrupted += 1;
-          state.decide(`drain attempt ${state.status.attempt} interrupted (${errorMessage(error)}): resuming it`);
-          resumesInterrupted = true;
-          continue;
-        }
-        failed = true;
-        state.status.lastError = errorMessage(error);
-        state.status.podsLeft = podsLeft(error) ?? state.status.podsLeft;
-      }
-      await holds.cover(() => notifier.holdWarnings(node, holds.takeWarnings()));
-      if (!failed) {
-        state.status.podsLeft = [];
-        state.status.lastError = undefined;
-        // Results recorded before the drain named its pods carry a count; running workflows replay them.
-        if (Array.isArray(drained?.evicted)) state.status.podsEvicted.push(...drained.evicted);
-        return 'drained';
-      }
-      if (lost()) return this.lost();
-      const maxed = settings.drainMaxAttempts > 0 && state.status.attempt >= settings.drainMaxAttempts;
-      if (maxed || Date.now() + settings.drainRetryIntervalSeconds * 1000 > this.deadline(events)) {
-        state.decide(
-          `giving up the drain after ${state.status.attempt} attempt(s)${maxed ? ' (DRAIN_MAX_ATTEMPTS)' : ' (deadline)'}`,
-        );
-        return 'gave-up';
-      }
-      retryAt = Date.now() + settings.drainRetryIntervalSeconds * 1000;
-    }
-  }
-
-  /**
-   * The moment no drain attempt may run past: DRAIN_DEADLINE after the first event, a Spot notice's
-   * two minutes, or a lifecycle action's global timeout less the time to complete it.
-   */
-  private deadline(events: InterruptionEvent[]): number {
-    const received = Date.parse(events[0]?.time ?? '') || Date.now();
-    const spot = events.find((e) => e.kind === 'spot-interruption');
-    return Math.min(
-      received + this.settings.drainDeadlineSeconds * 1000,
-      spot ? Date.parse(spot.time) + spotNoticeMs : Infinity,
-      this.holds.drainDeadline(),
-    );
-  }
-
   /** Calls that retry until the work's deadline (`deadline`) for the events of this run. */
   private calls() {
-    return callsUntil(this.deadline(this.events));
-  }
-
-  /** Temporal's own suggestion, or the project's bound, whichever comes first. */
-  private historyIsLong(): boolean {
-    const info = workflowInfo();
-    const bound = this.settings.historyEventsPerRun ?? defaultHistoryEventsPerRun;
-    return info.continueAsNewSuggested || info.historyLength >= bound;
+    return callsUntil(drainDeadline(this.events, this.settings, this.holds));
   }
 
   /**
@@ -370,20 +248,6 @@ export class Runbook {
     this.state.decide(
       `stopped by an operator${this.controls.stop?.reason ? `: ${this.controls.stop.reason}` : ''}; the lifecycle action is left as it is`,
     );
-  }
-
-  private lost(): DrainOutcome {
-    this.state.decide(
-      'no further drain attempts: the lifecycle action is lost and Auto Scaling terminates the instance',
-    );
-    return 'lost';
-  }
-
-  private skipped(): DrainOutcome {
-    this.state.decide(
-      `drain skipped by an operator${this.controls.skip?.reason ? `: ${this.controls.skip.reason}` : ''}`,
-    );
-    return 'skipped';
   }
 
   private async completeLifecycle(result: LifecycleResult): Promise<void> {

@@ -13,7 +13,8 @@ import { searchAttributes } from '../common/search-attributes.js';
 import type { RunbookSettings } from '../common/settings.js';
 import type { TerminationStatus } from '../common/status.js';
 import { OperatorControls, type CarriedControls } from './operator-controls.js';
-import { Runbook, type DrainPlace } from './runbook.js';
+import type { DrainPlace } from './drain-attempts.js';
+import { Runbook } from './runbook.js';
 import { TerminationState, type CarriedState } from './termination-state.js';
 
 const { runbookSettings } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds' });

@@ -77,6 +77,8 @@ export function createLifecycleHeartbeat(deps: HeartbeatDeps) {
           return { end: 'heartbeat-until-reached', ...checkpoint };
         }
         await sleepUntil(ctx, nextAt, checkpoint, tickMs);
+        // A sleep that overran (a busy worker) must not carry a heartbeat past HEARTBEAT_UNTIL.
+        if (Date.now() > clock.untilEpochMs) return { end: 'heartbeat-until-reached', ...checkpoint };
         try {
           await heartbeatingWhile(
             ctx,

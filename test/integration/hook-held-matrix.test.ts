@@ -4,6 +4,7 @@
 // runs on its own group, all rows at once, each against worker and starter processes as a user runs
 // them; the figures are printed at the end.
 import assert from 'node:assert/strict';
+import proto from '@temporalio/proto';
 import { rmSync } from 'node:fs';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
@@ -39,6 +40,11 @@ interface RowContext {
   release(): Promise<void>;
   /** Resolves once attempt `n` is draining. */
   attempt(n: number): Promise<TerminationStatus>;
+  /**
+   * Waits until Temporal has retried the running drain activity on another worker, and checks that
+   * the workflow still counts the same attempt: a lost or stopped worker costs no attempt.
+   */
+  drainResumed(attempt: number): Promise<void>;
   /** Epoch ms of the first successful ASG heartbeat after `since`. */
   heartbeatAfter(since: number, timeoutMs?: number): Promise<number>;
 }
@@ -132,6 +138,28 @@ describe('integration: the lifecycle action is held from the notice to its compl
           },
           { timeoutMs: 600_000, intervalMs: 500 },
         ),
+      drainResumed: async (attempt) => {
+        let seen = '';
+        await waitFor(
+          `${name}: the drain activity retried on another worker`,
+          async () => {
+            const { raw } = await handle.describe();
+            seen = JSON.stringify(
+              raw.pendingActivities?.map((a) => [a.activityType?.name, a.state, a.attempt, a.lastWorkerIdentity]),
+            );
+            return raw.pendingActivities?.some(
+              (a) =>
+                a.activityType?.name === 'drainNode' &&
+                (a.attempt ?? 0) >= 2 &&
+                a.state === proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+            );
+          },
+          { timeoutMs: 120_000, intervalMs: 500 },
+        ).catch((error: unknown) => {
+          throw new Error(`${String(error)}; pending activities: ${seen}`);
+        });
+        assert.equal((await handle.query(statusQuery)).attempt, attempt, 'the interrupted attempt was counted');
+      },
       heartbeatAfter: (since, timeoutMs = 300_000) =>
         waitFor(
           `${name}: a heartbeat after ${new Date(since).toISOString()}`,
@@ -236,12 +264,13 @@ describe('integration: the lifecycle action is held from the notice to its compl
         timeout,
         service: () => lateService(`c${timeout}`),
         drive: async (ctx) => {
+          const { attempt } = await ctx.attempt(1);
           const lostAt = await loseWorker(ctx, 'SIGKILL');
           await ctx.heartbeatAfter(lostAt);
-          const { attempt } = await ctx.handle.query(statusQuery);
-          await ctx.attempt(attempt + 1);
+          await ctx.drainResumed(attempt);
           await ctx.release();
         },
+        check: (status) => Promise.resolve(assertOneAttempt(status)),
       },
     ],
     [
@@ -251,13 +280,14 @@ describe('integration: the lifecycle action is held from the notice to its compl
         timeout,
         service: () => lateService(`d${timeout}`),
         drive: async (ctx) => {
+          const { attempt } = await ctx.attempt(1);
           await loseWorker(ctx, 'SIGTERM');
           const exitedAt = Date.now();
           await ctx.heartbeatAfter(exitedAt);
-          const { attempt } = await ctx.handle.query(statusQuery);
-          await ctx.attempt(attempt + 1);
+          await ctx.drainResumed(attempt);
           await ctx.release();
         },
+        check: (status) => Promise.resolve(assertOneAttempt(status)),
       },
     ],
     [
@@ -308,6 +338,12 @@ describe('integration: the lifecycle action is held from the notice to its compl
     ],
   ];
 
+  /** The lost worker's attempt ran on: the drain succeeded in the attempt it was in. */
+  function assertOneAttempt(status: TerminationStatus): void {
+    assert.equal(status.attempt, 1, `${status.attempt} attempts for one interrupted by a lost worker`);
+    assert.equal(status.attemptsInterrupted, 0);
+  }
+
   /** Rows that lose their worker get a service of their own. */
   const ownServices = new Map<string, Service>();
   const lateService = (name: string) => ownServices.get(name)!;
@@ -326,7 +362,12 @@ describe('integration: the lifecycle action is held from the notice to its compl
       }),
       startHoldService('interval', { HEARTBEAT_INTERVAL: '300', EMIT_KUBERNETES_EVENTS: 'true' }),
     ]);
-    for (const name of ['c60', 'c120', 'd60', 'd120']) ownServices.set(name, await startHoldService(name));
+    // Their attempts are long enough to outlast the loss (a rollout waits SHUTDOWN_GRACE_PERIOD,
+    // a killed worker's activity waits for its heartbeat timeout), so the retried drain finds its
+    // attempt still running: what a rollout must not turn into a failed attempt.
+    for (const name of ['c60', 'c120', 'd60', 'd120']) {
+      ownServices.set(name, await startHoldService(name, { NODE_TERMINATION_GRACE_PERIOD: '600' }));
+    }
     // Every row at once; each `it` below waits for its own.
     for (const [name, row] of matrix) {
       outcomes.set(

@@ -126,6 +126,23 @@ def test_a_fault_with_params_fails_only_the_matching_calls(aws: Aws) -> None:
     assert raised.value.response["Error"]["Code"] == "ServiceUnavailable"
 
 
+def test_a_fault_with_a_list_param_fails_the_calls_whose_list_holds_the_value(aws: Aws) -> None:
+    group = aws.group(desired=2)
+    throttled, other = sorted(aws.instances(group))
+    http(
+        "POST",
+        f"{aws.endpoint}/_emulator/faults",
+        {"action": "DescribeInstances", "errorCode": "RequestLimitExceeded", "params": {"InstanceIds": throttled}},
+    )
+    ec2 = aws.client("ec2", retries=False)
+
+    assert ec2.describe_instances(InstanceIds=[other])["Reservations"]
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        ec2.describe_instances(InstanceIds=[other, throttled])
+
+    assert raised.value.response["Error"]["Code"] == "RequestLimitExceeded"
+
+
 def test_an_sqs_fault_is_answered_in_the_sqs_protocol(aws: Aws) -> None:
     url, _ = aws.queue()
     aws.sqs.send_message(QueueUrl=url, MessageBody="{}")

@@ -4,7 +4,8 @@
 answers with the fault and its `id`; `DELETE /_emulator/faults/{id}` removes that one, `DELETE
 /_emulator/faults` all of them. Optional: `message`, `httpStatus`, `count` (fail at most this many
 calls, then the fault is gone) and `params` (fail only calls whose request parameters have these values, e.g.
-`{"AutoScalingGroupName": "my-group"}`, so tests sharing the emulator do not feel each other's faults).
+`{"AutoScalingGroupName": "my-group"}`, so tests sharing the emulator do not feel each other's faults; a list
+parameter matches when it holds the value, e.g. `{"InstanceIds": "i-0abc"}` for DescribeInstances).
 """
 
 from __future__ import annotations
@@ -137,4 +138,11 @@ class FaultInjector:
 
 
 def _matches(expected: Mapping[str, str], param: Callable[[str], object]) -> bool:
-    return all(str(param(name)) == value for name, value in expected.items())
+    return all(_has_value(param(name), value) for name, value in expected.items())
+
+
+def _has_value(actual: object, value: str) -> bool:
+    """A plain parameter equals the value; a list one (EC2's `InstanceId.N`, read as `InstanceId`) holds it."""
+    if isinstance(actual, (list, tuple)):
+        return any(str(item) == value for item in actual)
+    return str(actual) == value

@@ -1,0 +1,324 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { statusQuery, terminationWorkflowId } from '../../common/names.js';
+import { searchAttributeNames } from '../../common/search-attributes.js';
+import type { TerminationPhase, TerminationStatus } from '../../common/status.js';
+import { awsClients, createGroupWithHook, terminateInstance, waitFor, type GroupWithHook } from '../helpers/aws.js';
+import { injectFault, lifecycleCalls } from '../helpers/emulator.js';
+import { checkHold } from '../helpers/hold-report.js';
+import { nodeWithPod } from '../helpers/instance-node.js';
+import { KubeFixture } from '../helpers/kube.js';
+import { prebuiltBundle, startService, type Service } from '../helpers/service.js';
+import { stackVar } from '../helpers/stack-env.js';
+import { stackClient } from '../helpers/temporal.js';
+import { TcpProxy } from '../starter/tcp-proxy.js';
+
+/** Longer than the five to six minutes short calls used to retry before failing the termination. */
+const outageSeconds = 390;
+/** A realistic hook: every outage here is shorter than what it allows between heartbeats, or AWS-independent. */
+const hookTimeoutSeconds = 120;
+/** The Temporal server's downtime, over a heartbeat's due time. */
+const temporalDownSeconds = 90;
+const managedTag = 'aws-node-termination-handler/managed';
+const ended: TerminationPhase[] = ['Done', 'LifecycleActionLost', 'NodeNotFound', 'NotManaged', 'Stopped', 'Failed'];
+
+interface Outcome {
+  status: TerminationStatus;
+  figures: string;
+}
+
+/**
+ * Terminations that live through outages on the real stack, with the defaults a user gets: the API
+ * server unreachable for 6.5 minutes mid-drain, EC2's DescribeInstances throttled for as long, and
+ * the Temporal server restarted mid-drain. Each completes its lifecycle action once, with the hook
+ * held throughout. The three run at once, each on its own group, queue and task queue.
+ */
+describe('integration: long terminations live through outages and restarts', function () {
+  this.timeout(900_000);
+  const aws = awsClients();
+  const kube = new KubeFixture();
+  const groups: GroupWithHook[] = [];
+  const services: Service[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  const outcomes = new Map<string, Promise<Outcome | { error: unknown }>>();
+  const figures: string[] = [];
+  let client: Client;
+  let connection: Connection;
+  let bundlePath: string;
+
+  async function blockedInstance(queue: Service['queue'], withBudget: boolean) {
+    const group = await createGroupWithHook({
+      heartbeatTimeout: hookTimeoutSeconds,
+      defaultResult: 'ABANDON',
+      tags: { [managedTag]: 'true' },
+      queue,
+      drainTestNotification: false,
+    });
+    groups.push(group);
+    const instanceId = group.instanceIds[0]!;
+    const { pod } = await nodeWithPod(kube, aws.ec2, instanceId);
+    const pdb = withBudget ? await kube.pdb({ app: pod.metadata!.labels!.app! }) : undefined;
+    return { group, instanceId, pod, pdb };
+  }
+
+  async function service(name: string, env: Record<string, string> = {}): Promise<Service> {
+    const started = await startService(`outage-${name}`, { WORKFLOW_BUNDLE_PATH: bundlePath, ...env });
+    services.push(started);
+    return started;
+  }
+
+  const draining = (handle: WorkflowHandle) =>
+    waitFor(
+      'the drain to run',
+      async () => {
+        const status = await handle.query(statusQuery).catch(() => undefined);
+        return status?.phase === 'Draining' && status;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+
+  async function finish(name: string, group: GroupWithHook, handle: WorkflowHandle, outage: string): Promise<Outcome> {
+    // The workflow stays open for DUPLICATE_WINDOW (the default 600 s) after it is done.
+    const status = await waitFor(
+      `${name}: the termination to end`,
+      async () => {
+        const current = await handle.query(statusQuery).catch(() => undefined);
+        return current && ended.includes(current.phase) && current;
+      },
+      { timeoutMs: 600_000, intervalMs: 1_000 },
+    );
+    assert.equal(status.phase, 'Done', `${name}: ${status.decisions.join('; ')}`);
+    assert.equal(status.lifecycle?.result, 'CONTINUE');
+    const report = await checkHold(group.groupName, hookTimeoutSeconds, handle);
+    const { raw } = await handle.describe();
+    return {
+      status,
+      figures: `${name.padEnd(34)} ${outage}; held ${report.heldSeconds} s, heartbeats ${report.heartbeats.ok} ok ${report.heartbeats.failed} failed, smallest slack ${report.minSlackSeconds} s, attempts ${status.attempt} (+${status.attemptsInterrupted} interrupted), history ${raw.workflowExecutionInfo?.historyLength?.toString()} events`,
+    };
+  }
+
+  /** The worker reaches the API server through a proxy the test takes down, as a stopped server. */
+  async function apiServerOutage(): Promise<Outcome> {
+    const proxy = await TcpProxy.create('127.0.0.1:6443');
+    await proxy.up();
+    cleanups.push(() => proxy.down());
+    const dir = mkdtempSync(join(tmpdir(), 'tnth-kubeconfig-'));
+    cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      readFileSync(stackVar('SERVICE_KUBECONFIG'), 'utf8').replace(
+        'https://127.0.0.1:6443',
+        `https://${proxy.address}`,
+      ),
+    );
+    const svc = await service('apiserver', { KUBECONFIG: kubeconfig });
+    const { group, instanceId, pod, pdb } = await blockedInstance(svc.queue, true);
+    await terminateInstance(group, instanceId);
+    const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+    await draining(handle);
+    await proxy.down();
+    const downAt = Date.now();
+    // The budget allows the eviction while the worker cannot see it; the drain finds it when it can.
+    await sleep(outageSeconds * 500);
+    await kube.setPdbStatus(pdb!.metadata!.name!, { disruptionsAllowed: 1 });
+    await sleep(downAt + outageSeconds * 1000 - Date.now());
+    await proxy.up();
+    const outage = `API server unreachable ${Math.round((Date.now() - downAt) / 1000)} s`;
+    const outcome = await finish('kube-apiserver stopped mid-drain', group, handle, outage);
+    await kube.podGone(pod.metadata!.name!);
+    return outcome;
+  }
+
+  /** DescribeInstances of this instance answers RequestLimitExceeded from before the first event. */
+  async function ec2Throttled(): Promise<Outcome> {
+    const svc = await service('ec2');
+    const { group, instanceId, pod } = await blockedInstance(svc.queue, false);
+    const fault = await injectFault({
+      action: 'DescribeInstances',
+      errorCode: 'RequestLimitExceeded',
+      params: { InstanceIds: instanceId },
+    });
+    cleanups.push(() => fault.remove());
+    await terminateInstance(group, instanceId);
+    const throttledAt = Date.now();
+    const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+    await sleep(outageSeconds * 1000);
+    const status = await handle.query(statusQuery);
+    assert.equal(status.phase, 'ResolvingNode', 'the termination kept retrying DescribeInstances');
+    await fault.remove();
+    const outage = `DescribeInstances throttled ${Math.round((Date.now() - throttledAt) / 1000)} s`;
+    const outcome = await finish('EC2 throttled before the drain', group, handle, outage);
+    await kube.podGone(pod.metadata!.name!);
+    return outcome;
+  }
+
+  /** A Temporal server of its own, stopped and started again on the same database mid-drain. */
+  async function temporalRestart(): Promise<Outcome> {
+    const server = await OwnTemporal.start();
+    cleanups.push(() => server.stop());
+    const svc = await service('temporal', { TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default' });
+    const { group, instanceId, pod, pdb } = await blockedInstance(svc.queue, true);
+    let own = await server.client();
+    await terminateInstance(group, instanceId);
+    const id = terminationWorkflowId(instanceId);
+    await draining(own.client.workflow.getHandle(id));
+    await own.connection.close();
+    await server.stop();
+    const downAt = Date.now();
+    // Longer than the hook's heartbeat interval (78 s): a heartbeat falls due while Temporal is down.
+    await sleep(temporalDownSeconds * 1000);
+    await server.restart();
+    const outage = `Temporal down ${Math.round((Date.now() - downAt) / 1000)} s`;
+    own = await server.client();
+    cleanups.push(() => own.connection.close());
+    await waitFor(
+      'a heartbeat after the restart',
+      async () =>
+        (await lifecycleCalls({ group: group.groupName, actions: ['RecordLifecycleActionHeartbeat'] })).some(
+          (c) => c.outcome === 'ok' && Date.parse(c.time) > downAt + temporalDownSeconds * 1000,
+        ),
+      { timeoutMs: 180_000, intervalMs: 1_000 },
+    );
+    await kube.setPdbStatus(pdb!.metadata!.name!, { disruptionsAllowed: 1 });
+    const outcome = await finish('Temporal restarted mid-drain', group, own.client.workflow.getHandle(id), outage);
+    await kube.podGone(pod.metadata!.name!);
+    return outcome;
+  }
+
+  before(async function () {
+    this.timeout(180_000);
+    ({ client, connection } = await stackClient());
+    await kube.ensureNamespace();
+    bundlePath = await prebuiltBundle();
+    const run = (name: string, scenario: () => Promise<Outcome>) =>
+      outcomes.set(
+        name,
+        scenario().catch((error: unknown) => ({ error })),
+      );
+    run('apiserver', apiServerOutage);
+    run('ec2', ec2Throttled);
+    run('temporal', temporalRestart);
+  });
+
+  after(async function () {
+    this.timeout(180_000);
+    console.log(
+      `\n    long-haul outages (hook HeartbeatTimeout ${hookTimeoutSeconds} s, default settings):\n      ${figures.join('\n      ')}`,
+    );
+    await Promise.allSettled(services.map((s) => s.stop()));
+    await Promise.allSettled(cleanups.map((c) => c()));
+    rmSync(bundlePath, { force: true });
+    await kube.cleanup();
+    await Promise.allSettled(groups.map((g) => g.delete()));
+    await connection?.close();
+  });
+
+  async function outcome(name: string): Promise<Outcome> {
+    const result = await outcomes.get(name)!;
+    if ('error' in result) throw result.error;
+    figures.push(result.figures);
+    return result;
+  }
+
+  it('completes once, with the hook held, after the API server was unreachable for longer than the old retry budget mid-drain', async () => {
+    const { status } = await outcome('apiserver');
+    assert.ok(status.attempt >= 1);
+  });
+
+  it('completes once, with the hook held, after DescribeInstances was throttled for as long', async () => {
+    const { status } = await outcome('ec2');
+    assert.equal(status.attempt, 1);
+  });
+
+  it('completes once, with the hook held, after the Temporal server restarted mid-drain', async () => {
+    const { status } = await outcome('temporal');
+    assert.equal(status.attempt, 1, 'the restart cost no drain attempt');
+  });
+});
+
+/** `temporal server start-dev` on free ports and a database file of its own, with the project's search attributes. */
+class OwnTemporal {
+  private child: ChildProcess | undefined;
+
+  private constructor(
+    private readonly port: number,
+    private readonly dbFile: string,
+  ) {}
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<OwnTemporal> {
+    const port = (await TcpProxy.create('127.0.0.1:1')).port;
+    const server = new OwnTemporal(port, join(mkdtempSync(join(tmpdir(), 'tnth-temporal-')), 'temporal.db'));
+    await server.restart();
+    const { connection } = await server.client();
+    try {
+      await connection.operatorService.addSearchAttributes({
+        namespace: 'default',
+        searchAttributes: Object.fromEntries(
+          searchAttributeNames.map((n) => [n, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+        ),
+      });
+    } finally {
+      await connection.close();
+    }
+    return server;
+  }
+
+  async restart(): Promise<void> {
+    this.child = spawn(
+      'temporal',
+      [
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(this.port),
+        '--headless',
+        '--db-filename',
+        this.dbFile,
+        '--log-level',
+        'warn',
+      ],
+      { stdio: 'ignore' },
+    );
+    await waitFor(
+      'the Temporal server to answer',
+      async () => {
+        try {
+          const connection = await Connection.connect({ address: this.address, connectTimeout: 1_000 });
+          await connection.workflowService.getSystemInfo({});
+          await connection.close();
+          return true;
+        } catch {
+          return undefined;
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+  }
+
+  async client(): Promise<{ client: Client; connection: Connection }> {
+    const connection = await Connection.connect({ address: this.address });
+    return { client: new Client({ connection, namespace: 'default' }), connection };
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
