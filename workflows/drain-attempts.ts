@@ -1,9 +1,10 @@
 import { condition, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { InterruptionEvent } from '../common/events.js';
+import { permanentFailureTypes } from '../common/failures.js';
 import type { RunbookSettings } from '../common/settings.js';
 import type { TerminationPhase } from '../common/status.js';
 import { drainActivity } from './activities.js';
-import { errorMessage, podsLeft, wasInterrupted } from './failures.js';
+import { errorMessage, failureType, podsLeft, wasInterrupted } from './failures.js';
 import type { LifecycleHolds } from './lifecycle-hold.js';
 import type { NodeContext, Notifier } from './notifications.js';
 import type { OperatorControls } from './operator-controls.js';
@@ -120,6 +121,8 @@ export class DrainAttempts {
       } catch (error) {
         if (isCancellation(error) && controls.drainEnded) continue;
         if (isCancellation(error)) throw error;
+        // A refusal no attempt can change (RBAC), or the node gone: not a drain to retry.
+        if (permanentFailureTypes.some((t) => t === failureType(error))) throw error;
         if (wasInterrupted(error) && Date.now() < drainDeadline(events, settings, holds)) {
           state.status.attemptsInterrupted += 1;
           state.decide(`drain attempt ${state.status.attempt} interrupted (${errorMessage(error)}): resuming it`);

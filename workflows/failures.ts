@@ -1,4 +1,5 @@
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+import { interruptionTypes } from '../common/failures.js';
 
 /** The innermost message: ActivityFailure wraps the activity's own error, the one a person can act on. */
 export function errorMessage(error: unknown): string {
@@ -28,10 +29,21 @@ export function podsLeft(error: unknown): string[] | undefined {
 }
 
 /**
- * True when a drain attempt was interrupted rather than failed: its retries (a worker's shutdown,
- * a lost worker, the API server out of reach) ran out of the attempt's time without the drain
- * itself deciding anything.
+ * True when a drain attempt was interrupted rather than failed: Temporal retried it until the
+ * attempt's time ran out (retry state TIMEOUT) and the last try was cut short by a lost worker (a
+ * timeout), a worker's shutdown, or an API server out of reach. A failure that stayed the same on
+ * every try (a 500, a bug) is a failed attempt: it counts.
  */
 export function wasInterrupted(error: unknown): boolean {
-  return error instanceof ActivityFailure && (error.retryState === 'TIMEOUT' || error.cause instanceof TimeoutFailure);
+  if (!(error instanceof ActivityFailure) || error.retryState !== 'TIMEOUT') return false;
+  const timeout = error.cause;
+  if (!(timeout instanceof TimeoutFailure)) return false;
+  if (timeout.timeoutType !== 'SCHEDULE_TO_CLOSE') return true;
+  // Retries that stop for want of time end in a schedule-to-close timeout carrying the last try's
+  // failure; the SDK leaves that cause in the raw failure only.
+  const last = timeout.failure?.cause;
+  if (!last) return true;
+  if (last.timeoutFailureInfo) return true;
+  const type = last.applicationFailureInfo?.type ?? '';
+  return interruptionTypes.some((t) => t === type);
 }

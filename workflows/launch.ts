@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -88,11 +89,23 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
   const waiting = scope.run(() =>
     waitActivity({ instanceId: input.instanceId, useProviderId: settings.useProviderId, deadlineEpochMs: deadline }),
   );
-  let seen: NodeReadiness | undefined;
+  let seen: NodeReadiness | undefined | null;
+  let waitError: unknown;
   try {
     seen = await Promise.race([waiting, condition(() => stopped).then(() => undefined)]);
   } catch (error) {
     if (isCancellation(error)) throw error;
+    seen = null;
+    waitError = error;
+    // Out of time (a lost worker, a last look that ran long): the node was not seen Ready by the
+    // deadline, which is the ABANDON case, not a question left to the hook's DefaultResult.
+    if (error instanceof ActivityFailure && error.retryState === 'TIMEOUT') {
+      status.decisions.push(`the wait for the node ran out of time (${errorMessage(error)})`);
+      seen = { nodeName: undefined, ready: false };
+    }
+  }
+  if (seen === null) {
+    const error = waitError;
     status.phase = 'Failed';
     status.decisions.push(
       `could not tell whether the node of ${input.instanceId} is Ready (${errorMessage(error)}): the lifecycle action is left to the hook's DefaultResult`,

@@ -6,7 +6,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { InterruptionEvent } from '../common/events.js';
-import { permanentFailureTypes } from '../common/failures.js';
+import { failureTypes, permanentFailureTypes } from '../common/failures.js';
 import { searchAttributes } from '../common/search-attributes.js';
 import type { LifecycleResult, RunbookSettings } from '../common/settings.js';
 import type { TerminationPhase } from '../common/status.js';
@@ -52,15 +52,46 @@ export class Runbook {
     const notifier = new Notifier(state, this.settings, events);
     let place: DrainPlace | undefined;
     try {
-      const found = await holds.cover(() => this.prepareNode(events, notifier));
+      // An operator's stop or skip ends the lookup and the cordon too (they retry until the deadline).
+      const found = await this.controls
+        .cancellableAttempt(() => holds.cover(() => this.prepareNode(events, notifier)))
+        .catch((error: unknown) => {
+          if (isCancellation(error) && this.controls.drainEnded) return 'operator' as const;
+          throw error;
+        });
+      if (found === 'operator') return await this.endedByOperatorEarly();
       if (found === 'no-node') return await this.noNode();
       if (found === 'not-managed') return holds.leave('instance not managed (CHECK_TAG_BEFORE_DRAINING)');
       place = { events, ...found, retryAt: undefined, resumesInterrupted: false };
       await this.drainAndComplete(place, notifier);
     } catch (error) {
-      if (isCancellation(error) || error instanceof ContinueAsNew) throw error;
-      await this.fail(error, notifier, place);
+      await this.failed(error, notifier, place);
     }
+  }
+
+  /** Where every step's failure ends: a node deleted meanwhile, or a failed termination. */
+  private async failed(error: unknown, notifier: Notifier, place: DrainPlace | undefined): Promise<void> {
+    if (isCancellation(error) || error instanceof ContinueAsNew) throw error;
+    if (failureType(error) === failureTypes.nodeGone && this.state.status.phase !== 'CompletingLifecycleAction') {
+      this.state.decide(`${errorMessage(error)}: nothing left to drain`);
+      try {
+        await this.noNode();
+      } catch (completionError) {
+        await this.fail(completionError, notifier, place);
+      }
+      return;
+    }
+    await this.fail(error, notifier, place);
+  }
+
+  /** A stop or a skip that came while the node was being found or cordoned. */
+  private async endedByOperatorEarly(): Promise<void> {
+    if (this.controls.stop) return this.stopped();
+    this.state.decide(
+      `drain skipped by an operator before it began${this.controls.skip?.reason ? `: ${this.controls.skip.reason}` : ''}`,
+    );
+    await this.completeLifecycle(this.controls.skip?.result ?? 'CONTINUE');
+    this.setPhase(this.holds.anyLost() ? 'LifecycleActionLost' : 'Done');
   }
 
   /** Goes on with the drain where the previous run of the workflow handed over. */
@@ -79,8 +110,7 @@ export class Runbook {
     try {
       await this.drainAndComplete(place, notifier);
     } catch (error) {
-      if (isCancellation(error) || error instanceof ContinueAsNew) throw error;
-      await this.fail(error, notifier, place);
+      await this.failed(error, notifier, place);
     }
   }
 
@@ -163,6 +193,7 @@ export class Runbook {
     const found = await this.calls().findNode({
       instanceId,
       privateDnsName: instance?.privateDnsName,
+      availabilityZone: instance?.availabilityZone,
       useProviderId: settings.useProviderId,
     });
     if (!found) {
@@ -231,6 +262,7 @@ export class Runbook {
     } catch (completionError) {
       if (isCancellation(completionError)) throw completionError;
       state.decide(`could not complete the lifecycle action either: ${errorMessage(completionError)}`);
+      this.holds.leave('completing it failed');
     }
     this.setPhase('Failed');
     await this.holds.cover(() => notifier.webhook(place?.node, place?.instanceType, true));
@@ -239,7 +271,9 @@ export class Runbook {
   private async completeOnFailure(): Promise<void> {
     const result = this.settings.lifecycleResultOnFailure;
     if (this.holds.open().length === 0) return;
-    if (result !== 'NONE') await this.completeLifecycle(result);
+    // The operator's stop promised to leave the action alone; a failure after it keeps that promise.
+    if (this.controls.stop) this.holds.leave('handling was stopped by an operator');
+    else if (result !== 'NONE') await this.completeLifecycle(result);
     else this.holds.leave('LIFECYCLE_RESULT_ON_FAILURE=NONE');
   }
 

@@ -83,7 +83,7 @@ export async function terminationWorkflow(input: TerminationInput): Promise<Term
   if (controls.stop && state.status.phase !== 'Stopped') {
     if (ranOnce) {
       state.decide(
-        `a stop requested in phase ${controls.stoppedInPhase} came after the runbook had passed its last step; it ended as ${state.status.phase}`,
+        `a stop requested in phase ${controls.stoppedInPhase} came after the runbook had passed the point where it can stop; it ended as ${state.status.phase}`,
       );
     } else {
       state.setPhase('Stopped');

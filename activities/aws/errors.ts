@@ -41,14 +41,15 @@ export function describeAwsError(error: unknown): string {
   return error.message.startsWith(error.name) ? error.message : `${error.name}: ${error.message}`;
 }
 
-/** Codes no retry can change: the role may not make the call, or the request itself is wrong. */
+/**
+ * Codes no retry can change: the role may not make the call, or the request itself is wrong.
+ * Credential errors (AuthFailure, InvalidClientTokenId, ExpiredToken) are retried: web identity
+ * and instance credentials are renewed meanwhile.
+ */
 const refusedCodes = new Set([
   'AccessDenied',
   'AccessDeniedException',
   'UnauthorizedOperation',
-  'AuthFailure',
-  'InvalidClientTokenId',
-  'UnrecognizedClientException',
   'ValidationError',
   'InvalidParameterValue',
   'InvalidParameterCombination',

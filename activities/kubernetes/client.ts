@@ -32,8 +32,11 @@ export const patchAs = (strategy: (typeof PatchStrategy)[keyof typeof PatchStrat
 export const strategicMerge = patchAs(PatchStrategy.StrategicMergePatch);
 export const mergePatch = patchAs(PatchStrategy.MergePatch);
 
-/** Answers no retry can change: a malformed or invalid request, or one RBAC does not allow. */
-const refusedCodes = new Set([400, 401, 403, 422]);
+/**
+ * Answers no retry can change: a malformed or invalid request, or one RBAC does not allow. A 401 is
+ * not among them: a projected token or an exec plugin's credentials are renewed while we retry.
+ */
+const refusedCodes = new Set([400, 403, 422]);
 
 /**
  * The error to throw for a failed call, wrapped with what was being done: a permanent one
@@ -44,7 +47,11 @@ const refusedCodes = new Set([400, 401, 403, 422]);
 export function kubeFailure(what: string, error: unknown): Error {
   const message = `${what}: ${describeKubeError(error)}`;
   const code = httpCode(error);
-  if (code !== undefined && refusedCodes.has(code)) {
+  if (code === undefined) {
+    // No answer at all (refused, reset, timed out): the API server is out of reach, not refusing.
+    return ApplicationFailure.create({ type: failureTypes.kubernetesUnreachable, message, cause: asError(error) });
+  }
+  if (refusedCodes.has(code)) {
     return ApplicationFailure.create({
       type: failureTypes.kubernetesRefused,
       message,
@@ -56,6 +63,21 @@ export function kubeFailure(what: string, error: unknown): Error {
 }
 
 const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
+
+/** True when the API server's Status names `reason` among its causes (`details.causes[].reason`). */
+export function hasCause(error: unknown, reason: string): boolean {
+  if (!(error instanceof ApiException)) return false;
+  let body: unknown = error.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return false;
+    }
+  }
+  const causes = (body as { details?: { causes?: { reason?: string }[] } } | undefined)?.details?.causes;
+  return causes?.some((c) => c.reason === reason) ?? false;
+}
 
 /** The API server's own words for a failed call, without the client's request dump. */
 export function describeKubeError(error: unknown): string {

@@ -2,7 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { failureTypes } from '../../common/failures.js';
 import type { DrainSettings } from '../../common/settings.js';
-import { httpCode, kubeFailure, type KubeClients } from './client.js';
+import { hasCause, httpCode, kubeFailure, type KubeClients } from './client.js';
 
 export interface DrainInput {
   nodeName: string;
@@ -95,12 +95,19 @@ export function createDrainActivities({ core }: KubeClients, { pollMs = 1_000, o
       }
       if (plan.evict.length === 0) return { evicted: [...evicted], skipped: plan.skipped };
       const blockedByBudget: string[] = [];
+      const report = (): DrainProgress => ({
+        podsLeft: plan.evict.map(podName),
+        evicted: [...evicted],
+        blockedByBudget,
+      });
       for (const pod of plan.evict.filter((p) => p.metadata?.deletionTimestamp === undefined)) {
         const outcome = await evict(core, pod, settings.podTerminationGracePeriodSeconds, ctx.cancellationSignal);
         if (outcome === 'blocked') blockedByBudget.push(podName(pod));
         else evicted.add(podName(pod));
+        // After each eviction, not each round: a round of slow evictions outlasts the heartbeat timeout.
+        ctx.heartbeat(report());
       }
-      const progress: DrainProgress = { podsLeft: plan.evict.map(podName), evicted: [...evicted], blockedByBudget };
+      const progress = report();
       ctx.heartbeat(progress);
       if (Date.now() >= input.deadlineEpochMs) {
         throw ApplicationFailure.create({
@@ -145,6 +152,8 @@ async function evict(
     const code = httpCode(error);
     if (code === 429) return 'blocked';
     if (code === 404) return 'evicted';
+    // The namespace is being deleted, and the pod with it (kubectl drain waits for it the same way).
+    if (code === 403 && hasCause(error, 'NamespaceTerminating')) return 'evicted';
     throw kubeFailure(`evicting pod ${namespace}/${name}`, error);
   }
 }

@@ -1,5 +1,7 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { failureTypes } from '../../common/failures.js';
 import { httpCode, kubeFailure, mergePatch, strategicMerge, type KubeClients } from './client.js';
 import { instanceNodeNames, isLabelValue } from './node-names.js';
 
@@ -33,6 +35,10 @@ export interface NodePreparation {
 }
 
 const conflictRetries = 10;
+
+/** The node was deleted under us: nothing a retry can change; the runbook ends as NodeNotFound. */
+const nodeGone = (what: string) =>
+  ApplicationFailure.create({ type: failureTypes.nodeGone, message: `${what}: the node is gone`, nonRetryable: true });
 
 function facts(node: V1Node): NodeFacts {
   return {
@@ -84,6 +90,8 @@ export function createNodeActivities({ core }: KubeClients) {
         if (!lookup.privateDnsName) return undefined;
         const byName = await readNodeOrUndefined(lookup.privateDnsName);
         if (byName) return facts(byName);
+        // A name too long for a label value is no node's hostname label (and the API would refuse it).
+        if (!isLabelValue(lookup.privateDnsName)) return undefined;
         const [byHostname] = await listNodes(`kubernetes.io/hostname=${lookup.privateDnsName}`);
         return byHostname && facts(byHostname);
       }
@@ -126,13 +134,14 @@ export function createNodeActivities({ core }: KubeClients) {
         try {
           await core.patchNode({ name: nodeName, body }, strategicMerge);
         } catch (error) {
+          if (httpCode(error) === 404) throw nodeGone(`cordoning node ${nodeName}`);
           throw kubeFailure(`cordoning node ${nodeName}`, error);
         }
       }
       if (prep.taints.length === 0) return;
       for (let attempt = 1; ; attempt++) {
         const node = await readNodeOrUndefined(nodeName);
-        if (!node) throw new Error(`tainting node ${nodeName}: the node is gone`);
+        if (!node) throw nodeGone(`tainting node ${nodeName}`);
         const existing = node.spec?.taints ?? [];
         const missing = prep.taints.filter((t) => !existing.some((e) => e.key === t.key && e.effect === t.effect));
         if (missing.length === 0) return;

@@ -9,7 +9,16 @@ import proto from '@temporalio/proto';
 import { statusQuery, terminationWorkflowId } from '../../common/names.js';
 import { searchAttributeNames } from '../../common/search-attributes.js';
 import type { TerminationPhase, TerminationStatus } from '../../common/status.js';
-import { awsClients, createGroupWithHook, terminateInstance, waitFor, type GroupWithHook } from '../helpers/aws.js';
+import {
+  awsClients,
+  createGroupWithHook,
+  createQueue,
+  receiveNotifications,
+  terminateInstance,
+  waitFor,
+  type GroupWithHook,
+} from '../helpers/aws.js';
+import { DeleteQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { injectFault, lifecycleCalls } from '../helpers/emulator.js';
 import { checkHold } from '../helpers/hold-report.js';
 import { nodeWithPod } from '../helpers/instance-node.js';
@@ -52,13 +61,14 @@ describe('integration: long terminations live through outages and restarts', fun
   let connection: Connection;
   let bundlePath: string;
 
-  async function blockedInstance(queue: Service['queue'], withBudget: boolean) {
+  /** A one-instance group whose hook notifies `queue` (its test notification read off a queue no starter reads). */
+  async function blockedInstance(queue: Service['queue'], withBudget: boolean, starterReads = true) {
     const group = await createGroupWithHook({
       heartbeatTimeout: hookTimeoutSeconds,
       defaultResult: 'ABANDON',
       tags: { [managedTag]: 'true' },
       queue,
-      drainTestNotification: false,
+      drainTestNotification: !starterReads,
     });
     groups.push(group);
     const instanceId = group.instanceIds[0]!;
@@ -192,6 +202,57 @@ describe('integration: long terminations live through outages and restarts', fun
     return outcome;
   }
 
+  /**
+   * A late copy of the message (a DLQ redrive, a second EventBridge rule) after the termination gave
+   * up: the workflow is still open for DUPLICATE_WINDOW and drops it; nothing is drained again.
+   * One attempt of 20 s makes it give up soon; the window is the default.
+   */
+  async function lateCopyAfterFailure(): Promise<Outcome> {
+    const svc = await service('late-copy', { DRAIN_MAX_ATTEMPTS: '1', NODE_TERMINATION_GRACE_PERIOD: '20' });
+    const holdQueue = await createQueue(aws.sqs, 'tnth-late-copy');
+    cleanups.push(async () => {
+      await aws.sqs.send(new DeleteQueueCommand({ QueueUrl: holdQueue.url }));
+    });
+    const { group, instanceId } = await blockedInstance(holdQueue, true, false);
+    await terminateInstance(group, instanceId);
+    const [notice] = await receiveNotifications(aws.sqs, holdQueue.url, {
+      what: `the lifecycle notification of ${group.groupName}`,
+      timeoutMs: 30_000,
+    });
+    const deliver = () => aws.sqs.send(new SendMessageCommand({ QueueUrl: svc.queue.url, MessageBody: notice!.raw }));
+    await deliver();
+    const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+    await waitFor(
+      'the termination to give up',
+      async () => (await handle.query(statusQuery).catch(() => undefined))?.phase === 'Failed',
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+    await deliver();
+    const status = await waitFor(
+      'the late copy to be dropped',
+      async () => {
+        const current = await handle.query(statusQuery);
+        return current.duplicatesIgnored >= 1 && current;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    const { raw } = await handle.describe();
+    assert.equal(
+      raw.workflowExecutionInfo?.status,
+      proto.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
+    );
+    const completions = await lifecycleCalls({ group: group.groupName, actions: ['CompleteLifecycleAction'] });
+    assert.deepEqual(
+      completions.map((c) => [c.outcome, c.result]),
+      [['ok', 'ABANDON']],
+    );
+    assert.equal(status.decisions.filter((d) => d.startsWith('drain ')).length, 1, 'a second drain started');
+    return {
+      status,
+      figures: `${'late copy after a failure'.padEnd(34)} dropped ${status.duplicatesIgnored} copy, attempts ${status.attempt}`,
+    };
+  }
+
   before(async function () {
     this.timeout(180_000);
     ({ client, connection } = await stackClient());
@@ -205,6 +266,7 @@ describe('integration: long terminations live through outages and restarts', fun
     run('apiserver', apiServerOutage);
     run('ec2', ec2Throttled);
     run('temporal', temporalRestart);
+    run('late-copy', lateCopyAfterFailure);
   });
 
   after(async function () {
@@ -234,6 +296,12 @@ describe('integration: long terminations live through outages and restarts', fun
 
   it('completes once, with the hook held, after DescribeInstances was throttled for as long', async () => {
     const { status } = await outcome('ec2');
+    assert.equal(status.attempt, 1);
+  });
+
+  it('drops a copy of the message sent after the termination failed, and drains nothing again', async () => {
+    const { status } = await outcome('late-copy');
+    assert.equal(status.phase, 'Failed');
     assert.equal(status.attempt, 1);
   });
 

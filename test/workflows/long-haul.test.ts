@@ -96,6 +96,30 @@ describe('termination workflow: long terminations, failures and interruptions en
     assert.equal(rec.heartbeatsRunning, 0);
   });
 
+  it('fails at once, without another attempt, when the API server refuses the drain for good', async () => {
+    const { rec, status, error } = await runTermination(stack, {
+      drainRefused: 'KubernetesRequestRefused',
+      settings: { duplicateWindowSeconds: 1 },
+    });
+    assert.ok(error instanceof WorkflowFailedError);
+    assert.equal((error.cause as { type?: string } | undefined)?.type, 'KubernetesRequestRefused');
+    assert.equal(status.phase, 'Failed');
+    assert.equal(rec.drains.length, 1, 'a refusal no retry can change was retried');
+    assert.deepEqual(
+      rec.completions.map((c) => c.result),
+      ['ABANDON'],
+    );
+  });
+
+  it('ends as NodeNotFound when the node is deleted before the cordon, leaving the action as DELETE_SQS_MSG_IF_NODE_NOT_FOUND says', async () => {
+    const { rec, status, error } = await runTermination(stack, { prepareNodeRefused: 'NodeNotFound' });
+    assert.equal(error, undefined);
+    assert.equal(status.phase, 'NodeNotFound');
+    assert.equal(rec.drains.length, 0);
+    assert.equal(rec.completions.length, 0);
+    assert.equal(status.lifecycle?.result, 'left-to-expire');
+  });
+
   it('does not count a drain attempt that a worker shutdown interrupted: Temporal resumes it', async () => {
     const { rec, status } = await runTermination(stack, { drainInterruptions: 2 });
     assert.equal(status.phase, 'Done');

@@ -71,6 +71,8 @@ export interface StubBehaviour {
   drainInterruptions?: number;
   /** CompleteLifecycleAction takes this long (Auto Scaling throttling it, say). */
   completionMs?: number;
+  /** The drain activity fails for good with this type (RBAC refusing evictions, say). */
+  drainRefused?: string;
   /** prepareNode fails for good with this type (RBAC's 403, say). */
   prepareNodeRefused?: string;
 }
@@ -112,6 +114,13 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
       const span = { start: Date.now(), end: undefined as number | undefined, ok: undefined as boolean | undefined };
       rec.drains.push(span);
       try {
+        if (behaviour.drainRefused) {
+          throw ApplicationFailure.create({
+            type: behaviour.drainRefused,
+            message: 'evicting pod default/app-1: HTTP 403: pods "app-1" is forbidden',
+            nonRetryable: true,
+          });
+        }
         if (rec.drains.length <= (behaviour.drainInterruptions ?? 0)) {
           await beat(ctx);
           // What the SDK reports when SHUTDOWN_GRACE_PERIOD ends with the activity still running.
