@@ -12,7 +12,7 @@ describe('failures: what no retry can change fails at once, the rest is retried'
     for (const code of [400, 403, 422]) {
       const failure = kubeFailure('cordoning node n', apiError(code));
       assert.ok(failure instanceof ApplicationFailure && failure.nonRetryable, `${code}`);
-      assert.equal((failure as ApplicationFailure).type, 'KubernetesRequestRefused');
+      assert.equal(failure.type, 'KubernetesRequestRefused');
     }
     for (const code of [401, 429, 500, 503]) {
       const failure = kubeFailure('cordoning node n', apiError(code));
@@ -23,7 +23,7 @@ describe('failures: what no retry can change fails at once, the rest is retried'
       Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
     );
     assert.ok(unreachable instanceof ApplicationFailure && !unreachable.nonRetryable);
-    assert.equal((unreachable as ApplicationFailure).type, 'KubernetesUnreachable');
+    assert.equal(unreachable.type, 'KubernetesUnreachable');
     assert.match(unreachable.message, /^listing pods: connect ECONNREFUSED/);
   });
 
