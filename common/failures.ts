@@ -18,7 +18,11 @@ export const failureTypes = {
 } as const;
 
 /** Failures no retry can fix: every retry policy of the project stops on them at once. */
-export const permanentFailureTypes = [failureTypes.kubernetesRefused, failureTypes.awsRefused, failureTypes.nodeGone] as const;
+export const permanentFailureTypes = [
+  failureTypes.kubernetesRefused,
+  failureTypes.awsRefused,
+  failureTypes.nodeGone,
+] as const;
 
 /**
  * The last failures of a drain attempt that Temporal retried until the attempt's time ran out
