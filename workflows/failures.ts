@@ -37,6 +37,8 @@ export function podsLeft(error: unknown): string[] | undefined {
 export function wasInterrupted(error: unknown): boolean {
   if (!(error instanceof ActivityFailure) || error.retryState !== 'TIMEOUT') return false;
   const timeout = error.cause;
+  // The last try failed and no retry fits in the time left: its own failure is the cause.
+  if (timeout instanceof ApplicationFailure) return interruptionTypes.some((t) => t === timeout.type);
   if (!(timeout instanceof TimeoutFailure)) return false;
   if (timeout.timeoutType !== 'SCHEDULE_TO_CLOSE') return true;
   // Retries that stop for want of time end in a schedule-to-close timeout carrying the last try's

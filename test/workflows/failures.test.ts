@@ -29,6 +29,11 @@ describe('drain attempts: interrupted or failed', () => {
     ]) {
       assert.equal(wasInterrupted(activityFailure('TIMEOUT', outOfTime(last))), true, String(last.message));
     }
+    const unreachable = ApplicationFailure.retryable(
+      'listing the pods of node n: fetch failed',
+      'KubernetesUnreachable',
+    );
+    assert.equal(wasInterrupted(activityFailure('TIMEOUT', unreachable)), true, 'the last try failed, no retry fits');
     const lostWorker = new TimeoutFailure('activity Heartbeat timeout', undefined, 'HEARTBEAT');
     assert.equal(wasInterrupted(activityFailure('TIMEOUT', lostWorker)), true, 'a last try that timed out');
     assert.equal(wasInterrupted(activityFailure('TIMEOUT', outOfTime())), true, 'cut off with no failure of its own');
@@ -37,6 +42,8 @@ describe('drain attempts: interrupted or failed', () => {
   it('counts an attempt whose every try failed the same way (a 500 that stays, a bug), and one that failed for good', () => {
     const stays = applicationFailure('Error', 'evicting pod p: HTTP 500: more than one PodDisruptionBudget');
     assert.equal(wasInterrupted(activityFailure('TIMEOUT', outOfTime(stays))), false);
+    const staysToTheEnd = ApplicationFailure.retryable('evicting pod p: HTTP 500', 'Error');
+    assert.equal(wasInterrupted(activityFailure('TIMEOUT', staysToTheEnd)), false);
     const timedOut = ApplicationFailure.nonRetryable('pods left', 'DrainTimeout');
     assert.equal(wasInterrupted(activityFailure('NON_RETRYABLE_FAILURE', timedOut)), false);
     const oldPolicy = new TimeoutFailure('activity Heartbeat timeout', undefined, 'HEARTBEAT');
