@@ -2,7 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { failureTypes } from '../../common/failures.js';
 import type { DrainSettings } from '../../common/settings.js';
-import { hasCause, httpCode, kubeFailure, type KubeClients } from './client.js';
+import { describeKubeError, hasCause, httpCode, kubeFailure, type KubeClients } from './client.js';
 
 export interface DrainInput {
   nodeName: string;
@@ -17,6 +17,12 @@ export interface DrainProgress {
   evicted?: string[];
   /** Pods whose eviction a PodDisruptionBudget refused (429) in the last round. */
   blockedByBudget: string[];
+  /**
+   * Pods whose eviction the API server refused otherwise in the last round, with its words (a pod
+   * under two budgets, an admission policy, a webhook): each is tried again next round, and no
+   * refusal stops the evictions of the other pods.
+   */
+  refused?: string[];
 }
 
 export interface DrainResult {
@@ -95,15 +101,18 @@ export function createDrainActivities({ core }: KubeClients, { pollMs = 1_000, o
       }
       if (plan.evict.length === 0) return { evicted: [...evicted], skipped: plan.skipped };
       const blockedByBudget: string[] = [];
+      const refused: string[] = [];
       const report = (): DrainProgress => ({
         podsLeft: plan.evict.map(podName),
         evicted: [...evicted],
         blockedByBudget,
+        refused,
       });
       for (const pod of plan.evict.filter((p) => p.metadata?.deletionTimestamp === undefined)) {
         const outcome = await evict(core, pod, settings.podTerminationGracePeriodSeconds, ctx.cancellationSignal);
         if (outcome === 'blocked') blockedByBudget.push(podName(pod));
-        else evicted.add(podName(pod));
+        else if (outcome === 'evicted') evicted.add(podName(pod));
+        else refused.push(`${podName(pod)}: ${outcome.refused}`);
         // After each eviction, not each round: a round of slow evictions outlasts the heartbeat timeout.
         ctx.heartbeat(report());
       }
@@ -116,12 +125,14 @@ export function createDrainActivities({ core }: KubeClients, { pollMs = 1_000, o
             `draining node ${nodeName} did not finish in time; pods left: ${progress.podsLeft.join(', ')}` +
             (blockedByBudget.length
               ? `; evictions refused by a PodDisruptionBudget: ${blockedByBudget.join(', ')}`
-              : ''),
+              : '') +
+            (refused.length ? `; evictions refused: ${refused.join('; ')}` : ''),
           details: [progress],
         });
       }
-      // Evictions refused by a budget are retried with a growing pause; deleted pods are polled.
-      const pause = blockedByBudget.length ? Math.min(pollMs * 2 ** Math.min(round, 3), 5 * pollMs) : pollMs;
+      // Refused evictions are retried with a growing pause; deleted pods are polled.
+      const pause =
+        blockedByBudget.length + refused.length ? Math.min(pollMs * 2 ** Math.min(round, 3), 5 * pollMs) : pollMs;
       await ctx.sleep(Math.min(pause, Math.max(input.deadlineEpochMs - Date.now(), 0) + 1));
     }
   }
@@ -132,7 +143,7 @@ async function evict(
   pod: V1Pod,
   gracePeriodSeconds: number,
   signal: AbortSignal,
-): Promise<'evicted' | 'blocked'> {
+): Promise<'evicted' | 'blocked' | { refused: string }> {
   const name = pod.metadata?.name ?? '';
   const namespace = pod.metadata?.namespace ?? 'default';
   try {
@@ -154,6 +165,8 @@ async function evict(
     if (code === 404) return 'evicted';
     // The namespace is being deleted, and the pod with it (kubectl drain waits for it the same way).
     if (code === 403 && hasCause(error, 'NamespaceTerminating')) return 'evicted';
-    throw kubeFailure(`evicting pod ${namespace}/${name}`, error);
+    // No answer at all: the API server is out of reach for every pod, not refusing this one.
+    if (code === undefined) throw kubeFailure(`evicting pod ${namespace}/${name}`, error);
+    return { refused: describeKubeError(error) };
   }
 }
