@@ -64,18 +64,29 @@ export function kubeFailure(what: string, error: unknown): Error {
 
 const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 
+/** The Retry-After of a 429 or 503: the Status's `details.retryAfterSeconds`, else the header; NaN if none. */
+export function retryAfterSeconds(error: unknown): number {
+  if (!(error instanceof ApiException)) return NaN;
+  const body = statusBody(error);
+  const fromBody = (body as { details?: { retryAfterSeconds?: number } } | undefined)?.details?.retryAfterSeconds;
+  if (typeof fromBody === 'number') return fromBody;
+  const headers = error.headers as Record<string, string | undefined>;
+  return Number(headers['retry-after'] ?? headers['Retry-After'] ?? NaN);
+}
+
+function statusBody(error: ApiException<unknown>): unknown {
+  if (typeof error.body !== 'string') return error.body;
+  try {
+    return JSON.parse(error.body) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** True when the API server's Status names `reason` among its causes (`details.causes[].reason`). */
 export function hasCause(error: unknown, reason: string): boolean {
   if (!(error instanceof ApiException)) return false;
-  let body: unknown = error.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      return false;
-    }
-  }
-  const causes = (body as { details?: { causes?: { reason?: string }[] } } | undefined)?.details?.causes;
+  const causes = (statusBody(error) as { details?: { causes?: { reason?: string }[] } } | undefined)?.details?.causes;
   return causes?.some((c) => c.reason === reason) ?? false;
 }
 

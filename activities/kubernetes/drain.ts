@@ -2,7 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { failureTypes } from '../../common/failures.js';
 import type { DrainSettings } from '../../common/settings.js';
-import { describeKubeError, hasCause, httpCode, kubeFailure, type KubeClients } from './client.js';
+import { describeKubeError, hasCause, httpCode, kubeFailure, retryAfterSeconds, type KubeClients } from './client.js';
 
 export interface DrainInput {
   nodeName: string;
@@ -108,11 +108,17 @@ export function createDrainActivities({ core }: KubeClients, { pollMs = 1_000, o
         blockedByBudget,
         refused,
       });
+      let throttledMs = 0;
       for (const pod of plan.evict.filter((p) => p.metadata?.deletionTimestamp === undefined)) {
         const outcome = await evict(core, pod, settings.podTerminationGracePeriodSeconds, ctx.cancellationSignal);
         if (outcome === 'blocked') blockedByBudget.push(podName(pod));
         else if (outcome === 'evicted') evicted.add(podName(pod));
-        else refused.push(`${podName(pod)}: ${outcome.refused}`);
+        else if ('refused' in outcome) refused.push(`${podName(pod)}: ${outcome.refused}`);
+        else {
+          // API Priority and Fairness sheds load: no budget said no, the server asks us to wait.
+          throttledMs = outcome.retryAfterMs;
+          break;
+        }
         // After each eviction, not each round: a round of slow evictions outlasts the heartbeat timeout.
         ctx.heartbeat(report());
       }
@@ -130,9 +136,11 @@ export function createDrainActivities({ core }: KubeClients, { pollMs = 1_000, o
           details: [progress],
         });
       }
-      // Refused evictions are retried with a growing pause; deleted pods are polled.
-      const pause =
-        blockedByBudget.length + refused.length ? Math.min(pollMs * 2 ** Math.min(round, 3), 5 * pollMs) : pollMs;
+      // Refused evictions are retried with a growing pause, a throttled round after the server's
+      // Retry-After; deleted pods are polled.
+      const refusals = blockedByBudget.length + refused.length;
+      const backoff = refusals > 0 ? Math.min(pollMs * 2 ** Math.min(round, 3), 5 * pollMs) : pollMs;
+      const pause = Math.max(backoff, throttledMs);
       await ctx.sleep(Math.min(pause, Math.max(input.deadlineEpochMs - Date.now(), 0) + 1));
     }
   }
@@ -143,7 +151,7 @@ async function evict(
   pod: V1Pod,
   gracePeriodSeconds: number,
   signal: AbortSignal,
-): Promise<'evicted' | 'blocked' | { refused: string }> {
+): Promise<'evicted' | 'blocked' | { refused: string } | { retryAfterMs: number }> {
   const name = pod.metadata?.name ?? '';
   const namespace = pod.metadata?.namespace ?? 'default';
   try {
@@ -161,7 +169,9 @@ async function evict(
   } catch (error) {
     if (signal.aborted) throw signal.reason;
     const code = httpCode(error);
-    if (code === 429) return 'blocked';
+    // A budget's refusal names it among the causes; any other 429 is API Priority and Fairness.
+    if (code === 429 && hasCause(error, 'DisruptionBudget')) return 'blocked';
+    if (code === 429) return { retryAfterMs: retryAfterMs(error) };
     if (code === 404) return 'evicted';
     // The namespace is being deleted, and the pod with it (kubectl drain waits for it the same way).
     if (code === 403 && hasCause(error, 'NamespaceTerminating')) return 'evicted';
@@ -169,4 +179,10 @@ async function evict(
     if (code === undefined) throw kubeFailure(`evicting pod ${namespace}/${name}`, error);
     return { refused: describeKubeError(error) };
   }
+}
+
+/** The server's Retry-After (its Status's `retryAfterSeconds`, else the header), at most 10 s. */
+function retryAfterMs(error: unknown): number {
+  const seconds = retryAfterSeconds(error);
+  return Math.min(Number.isFinite(seconds) && seconds > 0 ? seconds : 1, 10) * 1000;
 }

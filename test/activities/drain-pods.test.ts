@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { ApiException, type CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import type { DrainInput, DrainProgress } from '../../activities/kubernetes/drain.js';
+import type { DrainInput, DrainProgress, DrainResult } from '../../activities/kubernetes/drain.js';
 import { createDrainActivities } from '../../activities/kubernetes/drain.js';
 import type { DrainSettings } from '../../common/settings.js';
 import { activityEnvironment } from '../helpers/activity-environment.js';
@@ -23,8 +23,8 @@ const pod = (name: string): V1Pod => ({
   status: { phase: 'Running' },
 });
 
-/** A node's pods as the API server keeps them; `refuse` answers an eviction with that status and body. */
-function fakeCore(names: string[], refuse: Record<string, { code: number; body: unknown }>) {
+/** A node's pods as the API server keeps them; `refuse` answers an eviction with that status and body, `times` times. */
+function fakeCore(names: string[], refuse: Record<string, { code: number; body: unknown; times?: number }>) {
   const pods = new Map(names.map((n) => [n, pod(n)]));
   const evictions: string[] = [];
   const core = {
@@ -32,7 +32,10 @@ function fakeCore(names: string[], refuse: Record<string, { code: number; body: 
     createNamespacedPodEviction: ({ name }: { name: string }) => {
       evictions.push(name);
       const refusal = refuse[name];
-      if (refusal) return Promise.reject(new ApiException(refusal.code, 'refused', JSON.stringify(refusal.body), {}));
+      if (refusal && (refusal.times ?? Infinity) > 0) {
+        refusal.times = (refusal.times ?? Infinity) - 1;
+        return Promise.reject(new ApiException(refusal.code, 'refused', JSON.stringify(refusal.body), {}));
+      }
       pods.delete(name);
       return Promise.resolve({});
     },
@@ -85,5 +88,48 @@ describe('drain: each pod on its own', () => {
       );
     assert.ok(error instanceof ApplicationFailure);
     assert.doesNotMatch(error.message, /evictions refused/, 'a terminating namespace is no refusal');
+  });
+
+  it('waits out API Priority and Fairness (a 429 without a budget) for its Retry-After, and reports no budget', async () => {
+    const shed = { code: 429, body: { message: 'Too many requests', details: { retryAfterSeconds: 1 } }, times: 1 };
+    const { core, evictions } = fakeCore(['a', 'b'], { a: shed });
+    const activities = createDrainActivities({ core }, { pollMs: 50 });
+    const env = activityEnvironment();
+    const heartbeats: DrainProgress[] = [];
+    env.on('heartbeat', (details: DrainProgress) => heartbeats.push(details));
+    const started = Date.now();
+    const result: DrainResult = await env.run((input: DrainInput) => activities.drainNode(input), {
+      nodeName: 'n',
+      settings,
+      deadlineEpochMs: Date.now() + 5_000,
+    });
+    assert.deepEqual(result.evicted.sort(), ['default/a', 'default/b']);
+    assert.deepEqual(
+      evictions.slice(0, 2),
+      ['a', 'a'],
+      'the throttled round went no further, the next began with the pod',
+    );
+    assert.ok(Date.now() - started >= 1_000, 'the Retry-After was not waited out');
+    assert.ok(
+      heartbeats.every((h) => h.blockedByBudget.length === 0),
+      'throttling reported as a budget refusal',
+    );
+  });
+
+  it('goes on with the other pods in the round when a budget refuses one', async () => {
+    const budget = {
+      code: 429,
+      body: { message: 'Cannot evict pod', details: { causes: [{ reason: 'DisruptionBudget' }] } },
+      times: 1,
+    };
+    const { core, evictions } = fakeCore(['a', 'b'], { a: budget });
+    const activities = createDrainActivities({ core }, { pollMs: 50 });
+    const result: DrainResult = await activityEnvironment().run((input: DrainInput) => activities.drainNode(input), {
+      nodeName: 'n',
+      settings,
+      deadlineEpochMs: Date.now() + 5_000,
+    });
+    assert.deepEqual(evictions.slice(0, 2), ['a', 'b']);
+    assert.deepEqual(result.evicted.sort(), ['default/a', 'default/b']);
   });
 });

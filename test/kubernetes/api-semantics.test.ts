@@ -1,6 +1,7 @@
 // The API behaviour the drain is built on, against the stack's real kube-apiserver: strategic-merge
 // cordons, optimistic concurrency (the 409 that NTH's lost taints came from), and PDB-guarded evictions.
 import assert from 'node:assert/strict';
+import { hasCause } from '../../activities/kubernetes/client.js';
 import { KubeFixture, expectStatus, mergePatch, strategicMerge } from '../helpers/kube.js';
 
 describe('kubernetes API semantics', function () {
@@ -62,6 +63,12 @@ describe('kubernetes API semantics', function () {
       });
 
     assert.equal(await expectStatus(evict()), 429);
+    // What tells a budget's refusal from API Priority and Fairness's 429: the cause it names.
+    const refusal = await evict().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.equal(hasCause(refusal, 'DisruptionBudget'), true, 'the 429 names its DisruptionBudget cause');
     assert.equal(
       (await kube.kube.core.readNamespacedPod({ name, namespace: kube.namespace })).metadata?.deletionTimestamp,
       undefined,
