@@ -18,6 +18,16 @@ export type TerminationPhase =
   | 'Stopped'
   | 'Failed';
 
+/** The phases a termination ends in (the workflow may still be open for DUPLICATE_WINDOW). */
+export const finishedPhases: readonly TerminationPhase[] = [
+  'Done',
+  'LifecycleActionLost',
+  'NodeNotFound',
+  'NotManaged',
+  'Stopped',
+  'Failed',
+];
+
 /** The answer to the `status` query. Times are ISO 8601. */
 export interface TerminationStatus {
   instanceId: string;

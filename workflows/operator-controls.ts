@@ -1,6 +1,11 @@
 import { CancellationScope, setHandler } from '@temporalio/workflow';
 import { retryDrainNowUpdate, skipDrainUpdate, stopHandlingUpdate } from '../common/names.js';
-import type { SkipDrainRequest, StopHandlingRequest, TerminationPhase } from '../common/status.js';
+import {
+  finishedPhases,
+  type SkipDrainRequest,
+  type StopHandlingRequest,
+  type TerminationPhase,
+} from '../common/status.js';
 import type { TerminationState } from './termination-state.js';
 
 /** The operator's requests a run hands to the next when the termination continues as new. */
@@ -9,8 +14,6 @@ export interface CarriedControls {
   stop: StopHandlingRequest | undefined;
   stoppedInPhase: TerminationPhase | undefined;
 }
-
-const finished: TerminationPhase[] = ['Done', 'LifecycleActionLost', 'NodeNotFound', 'NotManaged', 'Stopped', 'Failed'];
 
 /**
  * The operator's updates. Each validator refuses what makes no sense in the current phase (the
@@ -99,7 +102,7 @@ export class OperatorControls {
   }
 
   private refuseWhenFinished(what: string): void {
-    if (finished.includes(this.state.status.phase)) {
+    if (finishedPhases.includes(this.state.status.phase)) {
       throw new Error(`cannot ${what}: the termination has finished (phase ${this.state.status.phase})`);
     }
     if (this.stop) throw new Error(`cannot ${what}: handling was stopped`);

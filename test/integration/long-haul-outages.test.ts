@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { statusQuery, terminationWorkflowId } from '../../common/names.js';
-import { searchAttributeNames } from '../../common/search-attributes.js';
-import type { TerminationPhase, TerminationStatus } from '../../common/status.js';
+import { finishedPhases, type TerminationStatus } from '../../common/status.js';
 import {
   awsClients,
   createGroupWithHook,
@@ -26,6 +24,7 @@ import { KubeFixture } from '../helpers/kube.js';
 import { prebuiltBundle, startService, type Service } from '../helpers/service.js';
 import { stackVar } from '../helpers/stack-env.js';
 import { stackClient } from '../helpers/temporal.js';
+import { OwnTemporal } from '../helpers/temporal-server.js';
 import { TcpProxy } from '../starter/tcp-proxy.js';
 
 /** Longer than the five to six minutes short calls used to retry before failing the termination. */
@@ -35,7 +34,6 @@ const hookTimeoutSeconds = 120;
 /** The Temporal server's downtime, over a heartbeat's due time. */
 const temporalDownSeconds = 90;
 const managedTag = 'aws-node-termination-handler/managed';
-const ended: TerminationPhase[] = ['Done', 'LifecycleActionLost', 'NodeNotFound', 'NotManaged', 'Stopped', 'Failed'];
 
 interface Outcome {
   status: TerminationStatus;
@@ -99,7 +97,7 @@ describe('integration: long terminations live through outages and restarts', fun
       `${name}: the termination to end`,
       async () => {
         const current = await handle.query(statusQuery).catch(() => undefined);
-        return current && ended.includes(current.phase) && current;
+        return current && finishedPhases.includes(current.phase) && current;
       },
       { timeoutMs: 600_000, intervalMs: 1_000 },
     );
@@ -316,83 +314,3 @@ describe('integration: long terminations live through outages and restarts', fun
     assert.equal(status.attempt, 1, 'the restart cost no drain attempt');
   });
 });
-
-/** `temporal server start-dev` on free ports and a database file of its own, with the project's search attributes. */
-class OwnTemporal {
-  private child: ChildProcess | undefined;
-
-  private constructor(
-    private readonly port: number,
-    private readonly dbFile: string,
-  ) {}
-
-  get address(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  static async start(): Promise<OwnTemporal> {
-    const port = (await TcpProxy.create('127.0.0.1:1')).port;
-    const server = new OwnTemporal(port, join(mkdtempSync(join(tmpdir(), 'tnth-temporal-')), 'temporal.db'));
-    await server.restart();
-    const { connection } = await server.client();
-    try {
-      await connection.operatorService.addSearchAttributes({
-        namespace: 'default',
-        searchAttributes: Object.fromEntries(
-          searchAttributeNames.map((n) => [n, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
-        ),
-      });
-    } finally {
-      await connection.close();
-    }
-    return server;
-  }
-
-  async restart(): Promise<void> {
-    this.child = spawn(
-      'temporal',
-      [
-        'server',
-        'start-dev',
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(this.port),
-        '--headless',
-        '--db-filename',
-        this.dbFile,
-        '--log-level',
-        'warn',
-      ],
-      { stdio: 'ignore' },
-    );
-    await waitFor(
-      'the Temporal server to answer',
-      async () => {
-        try {
-          const connection = await Connection.connect({ address: this.address, connectTimeout: 1_000 });
-          await connection.workflowService.getSystemInfo({});
-          await connection.close();
-          return true;
-        } catch {
-          return undefined;
-        }
-      },
-      { timeoutMs: 60_000, intervalMs: 500 },
-    );
-  }
-
-  async client(): Promise<{ client: Client; connection: Connection }> {
-    const connection = await Connection.connect({ address: this.address });
-    return { client: new Client({ connection, namespace: 'default' }), connection };
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
-}
