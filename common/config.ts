@@ -62,6 +62,11 @@ const schema = z.object({
   DELETE_LOCAL_DATA: bool(true),
   POD_TERMINATION_GRACE_PERIOD: int(-1, -1),
   NODE_TERMINATION_GRACE_PERIOD: int(120, 1),
+  // Evictions in flight at once on one node (kubectl drain sends them all at once).
+  EVICTION_CONCURRENCY: int(32, 1, 500),
+  // Seconds past a pod's deletionTimestamp after which the drain stops waiting for it (kubectl's
+  // --skip-wait-for-delete-timeout); 0 waits for every pod.
+  SKIP_WAIT_FOR_DELETE_TIMEOUT: int(120, 0, 86400),
   COMPLETE_LIFECYCLE_ACTION_DELAY_SECONDS: int(-1, -1),
   DELETE_SQS_MSG_IF_NODE_NOT_FOUND: bool(false),
   HEARTBEAT_INTERVAL: int(-1, -1),
@@ -197,6 +202,8 @@ export function runbookSettings(config: Config): RunbookSettings {
       deleteLocalData: config.DELETE_LOCAL_DATA,
       podTerminationGracePeriodSeconds: config.POD_TERMINATION_GRACE_PERIOD,
       nodeTerminationGracePeriodSeconds: config.NODE_TERMINATION_GRACE_PERIOD,
+      evictionConcurrency: config.EVICTION_CONCURRENCY,
+      skipWaitForDeleteTimeoutSeconds: config.SKIP_WAIT_FOR_DELETE_TIMEOUT,
     },
     drainRetryIntervalSeconds: config.DRAIN_RETRY_INTERVAL,
     drainMaxAttempts: config.DRAIN_MAX_ATTEMPTS,

@@ -50,4 +50,11 @@ export interface DrainSettings {
   podTerminationGracePeriodSeconds: number;
   /** How long one drain attempt may take, evictions blocked by a PDB included. */
   nodeTerminationGracePeriodSeconds: number;
+  /** Evictions in flight at once; absent in settings recorded before it existed (then 32). */
+  evictionConcurrency?: number;
+  /**
+   * Seconds past a pod's deletionTimestamp after which the drain no longer waits for it (a kubelet
+   * that is gone never finishes it); 0 waits for every pod. Absent in older settings (then 120).
+   */
+  skipWaitForDeleteTimeoutSeconds?: number;
 }
