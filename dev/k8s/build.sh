@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Go tools of the local Kubernetes control plane into $TNTH_GOBIN, one file per version
 # (etcd-v3.6.16, kube-apiserver-v1.36.3, kwok-v0.8.0), so a warm run only checks that they exist.
-# Called by dev/setup.sh after it sourced dev/env.sh.
+# Called by dev/setup.sh after it sourced dev/env.sh. `build.sh kubectl` builds kubectl-v1.36.3
+# instead, which only `npm run bench:drain` needs: the setup of every test run never waits for it.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/versions.env"
@@ -45,13 +46,20 @@ install_kwok() {
   rmdir "$gobin"
 }
 
+target=${1:-control-plane}
+[[ $target == control-plane || $target == kubectl ]] || { say "usage: build.sh [control-plane|kubectl]"; exit 2; }
 # Concurrent runs (two worktrees sharing the cache, a developer and CI) build one at a time;
-# the second then finds the binaries in place.
-exec 8>"$TNTH_GOBIN/.k8s-build.lock"
+# the second then finds the binaries in place. kubectl has a lock of its own, so a test run's
+# setup never waits for a bench's kubectl build.
+lock=.k8s-build.lock
+if [[ $target == kubectl ]]; then lock=.kubectl-build.lock; fi
+exec 8>"$TNTH_GOBIN/$lock"
 flock 8
 
 require_pin "$here/etcd/go.mod" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 require_pin "$here/kube-apiserver/go.mod" k8s.io/kubernetes "$KUBERNETES_VERSION"
+# k8s.io/kubectl is published as v0.X.Y for Kubernetes v1.X.Y.
+require_pin "$here/kubectl/go.mod" k8s.io/kubectl "v0.${KUBERNETES_VERSION#v1.}"
 
 # Without the version stamp the server reports v0.0.0-master, which clients (kwok) read.
 k8s_minor=${KUBERNETES_VERSION#v1.}
@@ -62,6 +70,10 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   k8s_version_flags+=" -X $pkg.gitTreeState=clean"
 done
 
-build etcd "$ETCD_VERSION" build_wrapper etcd ""
-build kwok "$KWOK_VERSION" install_kwok
-build kube-apiserver "$KUBERNETES_VERSION" build_wrapper kube-apiserver "$k8s_version_flags"
+if [[ $target == kubectl ]]; then
+  build kubectl "$KUBERNETES_VERSION" build_wrapper kubectl "$k8s_version_flags"
+else
+  build etcd "$ETCD_VERSION" build_wrapper etcd ""
+  build kwok "$KWOK_VERSION" install_kwok
+  build kube-apiserver "$KUBERNETES_VERSION" build_wrapper kube-apiserver "$k8s_version_flags"
+fi
