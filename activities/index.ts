@@ -9,6 +9,7 @@ import { createLifecycleHeartbeat } from './aws/lifecycle-heartbeat.js';
 import { createLifecycleActivities } from './aws/lifecycle.js';
 import type { KubeClients } from './kubernetes/client.js';
 import { createDrainActivities } from './kubernetes/drain.js';
+import type { OwnPods } from './kubernetes/drain-plan.js';
 import { createNodeActivities } from './kubernetes/nodes.js';
 import { createNodeReadinessActivities } from './node-readiness.js';
 import { createKubernetesEventActivities } from './notify/kubernetes-events.js';
@@ -35,6 +36,8 @@ export interface ActivityDeps {
   webhook?: WebhookSettings | undefined;
   /** Extra annotations on the Kubernetes events the service records. */
   eventAnnotations?: Record<string, string>;
+  /** The worker's own pod and its release's: drains evict them last. */
+  ownPods?: OwnPods;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -62,7 +65,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNodeReadinessActivities(instances, nodes),
     ...createWebhookActivities(deps.webhook),
     ...createKubernetesEventActivities(deps.kube, deps.eventAnnotations),
-    ...createDrainActivities(deps.kube, { onDrain: (outcome) => deps.metrics?.drain(outcome) }),
+    ...createDrainActivities(deps.kube, { own: deps.ownPods, onDrain: (outcome) => deps.metrics?.drain(outcome) }),
   };
 }
 

@@ -66,7 +66,7 @@ const schema = z.object({
   EVICTION_CONCURRENCY: int(32, 1, 500),
   // Seconds past a pod's deletionTimestamp after which the drain stops waiting for it (kubectl's
   // --skip-wait-for-delete-timeout); 0 waits for every pod.
-  SKIP_WAIT_FOR_DELETE_TIMEOUT: int(120, 0, 86400),
+  SKIP_WAIT_FOR_DELETE_TIMEOUT: int(60, 0, 86400),
   COMPLETE_LIFECYCLE_ACTION_DELAY_SECONDS: int(-1, -1),
   DELETE_SQS_MSG_IF_NODE_NOT_FOUND: bool(false),
   HEARTBEAT_INTERVAL: int(-1, -1),
@@ -108,6 +108,17 @@ const schema = z.object({
   ENABLE_PROBES_SERVER: bool(false),
   PROBES_SERVER_PORT: int(8080, 1, 65535),
   SHUTDOWN_GRACE_PERIOD: int(30, 1),
+  // The worker's own pod (the chart sets them from the downward API): its drains evict tnth's pods
+  // last, its own pod the very last, so a replica on the node it drains hands the drain over.
+  POD_NAME: optionalText,
+  POD_NAMESPACE: optionalText,
+  OWN_PODS_SELECTOR: z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*(,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*)*$/, 'labels as key=value,key=value')
+      .optional(),
+  ),
   // Each termination holds two long activities (drain and heartbeat), mostly asleep: a worker can
   // run a thousand terminations at once for little memory, far beyond the SDK's default of 100.
   MAX_CONCURRENT_ACTIVITIES: int(2000, 1, 100000),
@@ -255,4 +266,12 @@ export function webhookSettings(config: Config) {
     template: webhookTemplate(config)[1],
     proxy: config.WEBHOOK_PROXY,
   };
+}
+
+/** The worker's own pod and its release's pods, as the drain needs them (see POD_NAME). */
+export function ownPods(config: Config) {
+  const labels = config.OWN_PODS_SELECTOR
+    ? Object.fromEntries(config.OWN_PODS_SELECTOR.split(',').map((pair) => pair.split('=') as [string, string]))
+    : undefined;
+  return { podName: config.POD_NAME, namespace: config.POD_NAMESPACE, labels };
 }

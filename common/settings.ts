@@ -54,7 +54,7 @@ export interface DrainSettings {
   evictionConcurrency?: number;
   /**
    * Seconds past a pod's deletionTimestamp after which the drain no longer waits for it (a kubelet
-   * that is gone never finishes it); 0 waits for every pod. Absent in older settings (then 120).
+   * that is gone never finishes it); 0 waits for every pod. Absent in older settings (then 60).
    */
   skipWaitForDeleteTimeoutSeconds?: number;
 }

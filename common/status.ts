@@ -28,6 +28,12 @@ export const finishedPhases: readonly TerminationPhase[] = [
   'Failed',
 ];
 
+/** A pod a drain attempt left on the node, `namespace/name`, and why (refused, terminating, ...). */
+export interface PodLeft {
+  pod: string;
+  reason: string;
+}
+
 /** The answer to the `status` query. Times are ISO 8601. */
 export interface TerminationStatus {
   instanceId: string;
@@ -36,7 +42,8 @@ export interface TerminationStatus {
   nodeName: string | undefined;
   attempt: number;
   lastError: string | undefined;
-  podsLeft: string[];
+  /** The pods the last failed drain attempt left on the node, each with its last outcome. */
+  podsLeft: PodLeft[];
   /** Pods the drain evicted, `namespace/name`. */
   podsEvicted: string[];
   /** The first lifecycle action (the one most instances have); the same entry as `lifecycleActions[0]`. */

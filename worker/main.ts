@@ -10,6 +10,7 @@ import {
   ConfigError,
   eventAnnotations,
   loadConfig,
+  ownPods,
   runbookSettings,
   webhookSettings,
   type Config,
@@ -74,6 +75,7 @@ export async function main(_args: string[]): Promise<number> {
       metrics: metrics.activity,
       webhook: webhookSettings(config),
       eventAnnotations: eventAnnotations(config),
+      ownPods: ownPods(config),
       reportHeartbeat: async (progress) => {
         const execution = Context.current().info.workflowExecution;
         if (!execution) return;

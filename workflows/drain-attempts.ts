@@ -32,6 +32,10 @@ export interface DrainPlace {
   resumesInterrupted: boolean;
 }
 
+/** A stopped or terminated instance runs no kubelet: the drain waits for no pod's deletion. */
+const kubeletGone = (events: InterruptionEvent[]) =>
+  events.some((e) => e.kind === 'state-change' && (e.state === 'stopped' || e.state === 'terminated'));
+
 /** Ends this run and continues the workflow as new from `place` (throws ContinueAsNew). */
 export type HandOver = (place: DrainPlace) => Promise<never>;
 
@@ -114,6 +118,7 @@ export class DrainAttempts {
                 nodeName: node.name,
                 settings: settings.drain,
                 deadlineEpochMs: attemptEnd,
+                kubeletGone: kubeletGone(events),
               }),
             ),
           ),

@@ -1,5 +1,6 @@
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import { interruptionTypes } from '../common/failures.js';
+import type { PodLeft } from '../common/status.js';
 
 /** The innermost message: ActivityFailure wraps the activity's own error, the one a person can act on. */
 export function errorMessage(error: unknown): string {
@@ -17,12 +18,14 @@ export function failureType(error: unknown): string {
   return 'Error';
 }
 
-/** The pods a failed drain attempt reported left on the node. */
-export function podsLeft(error: unknown): string[] | undefined {
+/** The pods a failed drain attempt reported left on the node, each with why. */
+export function podsLeft(error: unknown): PodLeft[] | undefined {
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
     if (current instanceof ApplicationFailure) {
-      const details = current.details?.[0] as { podsLeft?: string[] } | undefined;
-      if (details?.podsLeft) return details.podsLeft;
+      const details = current.details?.[0] as { podsLeft?: string[]; left?: PodLeft[] } | undefined;
+      // Details recorded before the drain gave reasons name the pods only.
+      if (details?.left) return details.left;
+      if (details?.podsLeft) return details.podsLeft.map((pod) => ({ pod, reason: 'left on the node' }));
     }
   }
   return undefined;

@@ -141,7 +141,7 @@ export class Runbook {
     if (outcome === 'gave-up') {
       state.failure = {
         type: 'DrainFailed',
-        message: `draining node ${node.name} of ${state.status.instanceId} failed after ${state.status.attempt} attempt(s): ${state.status.lastError ?? 'unknown error'}. Check the pods left (${state.status.podsLeft.join(', ') || 'none reported'}) and their PodDisruptionBudgets.`,
+        message: `draining node ${node.name} of ${state.status.instanceId} failed after ${state.status.attempt} attempt(s): ${state.status.lastError ?? 'unknown error'}. Check the pods left (${state.status.podsLeft.map((p) => `${p.pod}: ${p.reason}`).join('; ') || 'none reported'}) and their PodDisruptionBudgets.`,
       };
       await this.completeOnFailure();
       this.setPhase('Failed');

@@ -1,5 +1,5 @@
 import type { InterruptionEvent, LifecycleEvent } from '../common/events.js';
-import type { TerminationPhase, TerminationStatus } from '../common/status.js';
+import type { PodLeft, TerminationPhase, TerminationStatus } from '../common/status.js';
 import { LifecycleHolds, type CarriedHolds } from './lifecycle-hold.js';
 
 /** The status keeps the latest decisions; older ones are counted. A decision is a line or two. */
@@ -56,6 +56,10 @@ export class TerminationState {
     this.holds = new LifecycleHolds(this);
     if (carried) {
       this.status.run += 1;
+      // A run carried before pods were given reasons names them only.
+      this.status.podsLeft = this.status.podsLeft.map((p: PodLeft | string) =>
+        typeof p === 'string' ? { pod: p, reason: 'left on the node' } : p,
+      );
       for (const id of carried.seenEventIds) this.seenEventIds.add(id);
       this.pending.push(...carried.pending);
       this.holds.restore(carried.holds);

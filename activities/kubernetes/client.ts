@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import {
   ApiException,
+  AppsV1Api,
   CoreV1Api,
   KubeConfig,
   PatchStrategy,
@@ -11,6 +12,8 @@ import { failureTypes } from '../../common/failures.js';
 
 export interface KubeClients {
   core: CoreV1Api;
+  /** For the drain's DaemonSet check. */
+  apps: AppsV1Api;
 }
 
 /** From `kubeconfigPath`, else KUBECONFIG / ~/.kube/config / the in-cluster service account. */
@@ -18,7 +21,7 @@ export function createKubeClients(kubeconfigPath?: string): KubeClients {
   const config = new KubeConfig();
   if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
   else config.loadFromDefault();
-  return { core: config.makeApiClient(CoreV1Api) };
+  return { core: config.makeApiClient(CoreV1Api), apps: config.makeApiClient(AppsV1Api) };
 }
 
 export function httpCode(error: unknown): number | undefined {

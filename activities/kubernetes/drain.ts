@@ -1,71 +1,73 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import pLimit from 'p-limit';
 import { failureTypes } from '../../common/failures.js';
 import type { DrainSettings } from '../../common/settings.js';
-import { describeKubeError, hasCause, httpCode, kubeFailure, retryAfterSeconds, type KubeClients } from './client.js';
+import type { PodLeft } from '../../common/status.js';
+import { httpCode, kubeFailure, type KubeClients } from './client.js';
+import { planDrain, podName, ownRank, type OwnPods } from './drain-plan.js';
+import { abortable, evictPod, type EvictionOutcome } from './eviction.js';
 
 export interface DrainInput {
   nodeName: string;
   settings: DrainSettings;
   /** Epoch ms after which this attempt gives up (the grace period, or a Spot notice's end). */
   deadlineEpochMs: number;
+  /** The instance is stopped or terminated: its kubelet finishes no deletion, none is waited for. */
+  kubeletGone?: boolean;
 }
 
 export interface DrainProgress {
   podsLeft: string[];
+  /** Each pod left with its last outcome; absent in details recorded before it existed. */
+  left?: PodLeft[];
   /** Pods this attempt has evicted so far; a retry of the attempt (another worker) carries them on. */
   evicted?: string[];
   /** Pods whose eviction a PodDisruptionBudget refused (429) in the last round. */
   blockedByBudget: string[];
   /**
    * Pods whose eviction the API server refused otherwise in the last round, with its words (a pod
-   * under two budgets, an admission policy, a webhook): each is tried again next round, and no
-   * refusal stops the evictions of the other pods.
+   * under two budgets, an admission policy, a webhook): each is tried again next round.
    */
   refused?: string[];
+  /** Pods deleted but no longer waited for (SKIP_WAIT_FOR_DELETE_TIMEOUT, or a kubelet that is gone). */
+  notWaitedFor?: string[];
 }
 
 export interface DrainResult {
   /** Pods evicted by this attempt, `namespace/name`. */
   evicted: string[];
   skipped: string[];
-}
-
-const podName = (pod: V1Pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`;
-const isMirror = (pod: V1Pod) => pod.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined;
-const isDaemonSetPod = (pod: V1Pod) => pod.metadata?.ownerReferences?.some((o) => o.kind === 'DaemonSet') ?? false;
-const hasLocalData = (pod: V1Pod) => pod.spec?.volumes?.some((v) => v.emptyDir !== undefined) ?? false;
-const isFinished = (pod: V1Pod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
-
-/** Which pods a drain evicts and which it leaves, with the reason, as `kubectl drain` decides. */
-export function classifyPods(pods: V1Pod[], settings: DrainSettings) {
-  const evict: V1Pod[] = [];
-  const skipped: string[] = [];
-  const undrainable: string[] = [];
-  for (const pod of pods) {
-    if (isMirror(pod)) skipped.push(`${podName(pod)} (mirror pod)`);
-    else if (isDaemonSetPod(pod)) {
-      if (settings.ignoreDaemonSets) skipped.push(`${podName(pod)} (DaemonSet)`);
-      else undrainable.push(`${podName(pod)} is managed by a DaemonSet (IGNORE_DAEMON_SETS=false)`);
-    } else if (isFinished(pod)) skipped.push(`${podName(pod)} (finished)`);
-    else if (hasLocalData(pod) && !settings.deleteLocalData) {
-      undrainable.push(`${podName(pod)} has emptyDir data (DELETE_LOCAL_DATA=false)`);
-    } else evict.push(pod);
-  }
-  return { evict, skipped, undrainable };
+  notWaitedFor?: string[];
 }
 
 export interface DrainOptions {
   pollMs?: number;
+  /** How often the activity heartbeats to Temporal, whatever a round of evictions takes. */
+  heartbeatMs?: number;
+  /** tnth's own pods: evicted last, this worker's own pod the very last. */
+  own?: OwnPods;
   onDrain?: (outcome: 'succeeded' | 'failed') => void;
 }
 
-export function createDrainActivities({ core }: KubeClients, { pollMs = 1_000, onDrain }: DrainOptions = {}) {
+const defaultConcurrency = 32;
+
+/** Each pod's last outcome, as the status and the failure message name it. */
+const reasons: Record<Exclude<EvictionOutcome['kind'], 'refused' | 'throttled'>, string> = {
+  evicted: 'evicted, terminating',
+  'namespace-terminating': 'its namespace is being deleted',
+  budget: 'eviction refused by a PodDisruptionBudget',
+};
+
+export function createDrainActivities(kube: KubeClients, options: DrainOptions = {}) {
+  const { pollMs = 1_000, heartbeatMs = 1_000, own = {}, onDrain } = options;
+  const { core } = kube;
+
   return {
     /**
-     * Evicts every pod of the node that a drain should move and waits until they are gone. Safe to
-     * run again after a crash: it starts from what the API server shows. Heartbeats the pods left so
-     * the Web UI shows progress; a PDB's 429 is retried until the deadline.
+     * Evicts every pod of the node that a drain should move and waits until they are gone, each pod
+     * on its own, `evictionConcurrency` at a time. Safe to run again after a crash or on another
+     * worker: it starts from what the API server shows and the evictions its heartbeats carried.
      */
     async drainNode(input: DrainInput): Promise<DrainResult> {
       try {
@@ -81,108 +83,212 @@ export function createDrainActivities({ core }: KubeClients, { pollMs = 1_000, o
 
   async function drain(input: DrainInput): Promise<DrainResult> {
     const ctx = Context.current();
+    const signal = ctx.cancellationSignal;
     const { nodeName, settings } = input;
-    // A retry of this attempt (a worker shut down or lost) carries on from its last report.
     const resumed = ctx.info.heartbeatDetails as DrainProgress | undefined;
     const evicted = new Set<string>(resumed?.evicted ?? []);
-    for (let round = 0; ; round++) {
-      const { items } = await core
-        .listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` })
-        .catch((error: unknown) => {
-          throw kubeFailure(`listing the pods of node ${nodeName}`, error);
-        });
-      const plan = classifyPods(items, settings);
-      if (plan.undrainable.length > 0) {
-        throw ApplicationFailure.create({
-          type: failureTypes.undrainable,
-          message: `cannot drain node ${nodeName}: ${plan.undrainable.join('; ')}`,
-          nonRetryable: true,
-        });
-      }
-      if (plan.evict.length === 0) return { evicted: [...evicted], skipped: plan.skipped };
-      const blockedByBudget: string[] = [];
-      const refused: string[] = [];
-      const report = (): DrainProgress => ({
-        podsLeft: plan.evict.map(podName),
+    const outcome = new Map<string, string>();
+    const daemonSets = new Map<string, Promise<boolean>>();
+    let waiting: V1Pod[] = [];
+    let notWaitedFor: string[] = [];
+    const report = (): DrainProgress => {
+      const left = waiting.map((pod) => ({
+        pod: podName(pod),
+        reason: outcome.get(podName(pod)) ?? 'not evicted yet',
+      }));
+      return {
+        podsLeft: left.map((l) => l.pod),
+        left,
         evicted: [...evicted],
-        blockedByBudget,
-        refused,
-      });
-      let throttledMs = 0;
-      for (const pod of plan.evict.filter((p) => p.metadata?.deletionTimestamp === undefined)) {
-        const outcome = await evict(core, pod, settings.podTerminationGracePeriodSeconds, ctx.cancellationSignal);
-        if (outcome === 'blocked') blockedByBudget.push(podName(pod));
-        else if (outcome === 'evicted') evicted.add(podName(pod));
-        else if ('refused' in outcome) refused.push(`${podName(pod)}: ${outcome.refused}`);
-        else {
-          // API Priority and Fairness sheds load: no budget said no, the server asks us to wait.
-          throttledMs = outcome.retryAfterMs;
-          break;
-        }
-        // After each eviction, not each round: a round of slow evictions outlasts the heartbeat timeout.
-        ctx.heartbeat(report());
-      }
-      const progress = report();
-      ctx.heartbeat(progress);
-      if (Date.now() >= input.deadlineEpochMs) {
-        throw ApplicationFailure.create({
-          type: failureTypes.drainTimeout,
-          message:
-            `draining node ${nodeName} did not finish in time; pods left: ${progress.podsLeft.join(', ')}` +
-            (blockedByBudget.length
-              ? `; evictions refused by a PodDisruptionBudget: ${blockedByBudget.join(', ')}`
-              : '') +
-            (refused.length ? `; evictions refused: ${refused.join('; ')}` : ''),
-          details: [progress],
+        blockedByBudget: left.filter((l) => l.reason === reasons.budget).map((l) => l.pod),
+        refused: left
+          .filter((l) => l.reason.startsWith('eviction refused: '))
+          .map((l) => `${l.pod}: ${l.reason.slice(18)}`),
+        notWaitedFor,
+      };
+    };
+    // On a timer, not per round: a round of slow evictions (a webhook on each) may outlast the
+    // heartbeat timeout, and cancellation reaches the activity only through a heartbeat.
+    const beat = setInterval(() => ctx.heartbeat(report()), heartbeatMs);
+    try {
+      let listed = await listPods(nodeName, 'cached', signal);
+      for (let round = 0; ; round++) {
+        if (!(await nodeExists(nodeName, signal))) throw nodeGone(nodeName);
+        const plan = await planDrain(listed.items, settings, {
+          own,
+          kubeletGone: input.kubeletGone ?? false,
+          daemonSetExists: (namespace, name) => daemonSetExists(daemonSets, namespace, name, signal),
         });
+        if (plan.undrainable.length > 0) {
+          throw ApplicationFailure.create({
+            type: failureTypes.undrainable,
+            message: `cannot drain node ${nodeName}: ${plan.undrainable.join('; ')}`,
+            nonRetryable: true,
+          });
+        }
+        waiting = plan.evict;
+        notWaitedFor = plan.notWaitedFor;
+        if (waiting.length === 0 && listed.from === 'cached') {
+          // The watch cache may lag: only a consistent read says the node is empty.
+          listed = await listPods(nodeName, 'consistent', signal);
+          continue;
+        }
+        if (waiting.length === 0) {
+          ctx.heartbeat(report());
+          return { evicted: [...evicted], skipped: plan.skipped, notWaitedFor };
+        }
+        if (Date.now() >= input.deadlineEpochMs) {
+          if (listed.from === 'cached') {
+            // Checked once more, consistently, before the attempt is called failed.
+            listed = await listPods(nodeName, 'consistent', signal);
+            continue;
+          }
+          throw timedOut(nodeName, report());
+        }
+        const { throttledMs, refusals } = await evictAll(waiting, settings, evicted, outcome, signal);
+        ctx.heartbeat(report());
+        // Refused evictions are retried with a growing pause, a throttled round after the server's
+        // Retry-After; deleted pods are polled.
+        const backoff = refusals > 0 ? Math.min(pollMs * 2 ** Math.min(round, 3), 5 * pollMs) : pollMs;
+        const pause = Math.max(backoff, throttledMs);
+        await ctx.sleep(Math.min(pause, Math.max(input.deadlineEpochMs - Date.now(), 0) + 1));
+        listed = await listPods(nodeName, 'cached', signal, listed.resourceVersion);
       }
-      // Refused evictions are retried with a growing pause, a throttled round after the server's
-      // Retry-After; deleted pods are polled.
-      const refusals = blockedByBudget.length + refused.length;
-      const backoff = refusals > 0 ? Math.min(pollMs * 2 ** Math.min(round, 3), 5 * pollMs) : pollMs;
-      const pause = Math.max(backoff, throttledMs);
-      await ctx.sleep(Math.min(pause, Math.max(input.deadlineEpochMs - Date.now(), 0) + 1));
+    } finally {
+      clearInterval(beat);
     }
   }
-}
 
-async function evict(
-  core: KubeClients['core'],
-  pod: V1Pod,
-  gracePeriodSeconds: number,
-  signal: AbortSignal,
-): Promise<'evicted' | 'blocked' | { refused: string } | { retryAfterMs: number }> {
-  const name = pod.metadata?.name ?? '';
-  const namespace = pod.metadata?.namespace ?? 'default';
-  try {
-    await core.createNamespacedPodEviction({
-      name,
-      namespace,
-      body: {
-        apiVersion: 'policy/v1',
-        kind: 'Eviction',
-        metadata: { name, namespace },
-        ...(gracePeriodSeconds >= 0 ? { deleteOptions: { gracePeriodSeconds } } : {}),
-      },
-    });
-    return 'evicted';
-  } catch (error) {
-    if (signal.aborted) throw signal.reason;
-    const code = httpCode(error);
-    // A budget's refusal names it among the causes; any other 429 is API Priority and Fairness.
-    if (code === 429 && hasCause(error, 'DisruptionBudget')) return 'blocked';
-    if (code === 429) return { retryAfterMs: retryAfterMs(error) };
-    if (code === 404) return 'evicted';
-    // The namespace is being deleted, and the pod with it (kubectl drain waits for it the same way).
-    if (code === 403 && hasCause(error, 'NamespaceTerminating')) return 'evicted';
-    // No answer at all: the API server is out of reach for every pod, not refusing this one.
-    if (code === undefined) throw kubeFailure(`evicting pod ${namespace}/${name}`, error);
-    return { refused: describeKubeError(error) };
+  /**
+   * Evicts the pods not yet being deleted, `evictionConcurrency` at once: every other pod first,
+   * then tnth's own replicas, then this worker's own pod, each only once all before it are evicted.
+   * A throttled eviction stops new ones this round.
+   */
+  async function evictAll(
+    pods: V1Pod[],
+    settings: DrainSettings,
+    evicted: Set<string>,
+    outcome: Map<string, string>,
+    signal: AbortSignal,
+  ) {
+    const limit = pLimit(settings.evictionConcurrency ?? defaultConcurrency);
+    let throttledMs = 0;
+    let refusals = 0;
+    for (const rank of [0, 1, 2]) {
+      const pending = pods.filter((p) => ownRank(p, own) === rank && p.metadata?.deletionTimestamp === undefined);
+      const notOut = new Set<string>();
+      await Promise.all(
+        pending.map((pod) =>
+          limit(async () => {
+            const name = podName(pod);
+            if (throttledMs > 0) {
+              notOut.add(name);
+              return;
+            }
+            const result = await evictPod(core, pod, settings.podTerminationGracePeriodSeconds, signal);
+            if (result.kind === 'throttled') {
+              throttledMs = Math.max(throttledMs, result.retryAfterMs);
+              notOut.add(name);
+              return;
+            }
+            if (result.kind === 'evicted') evicted.add(name);
+            if (result.kind === 'budget' || result.kind === 'refused') {
+              refusals++;
+              notOut.add(name);
+            }
+            outcome.set(name, result.kind === 'refused' ? `eviction refused: ${result.reason}` : reasons[result.kind]);
+          }),
+        ),
+      );
+      // tnth's own pods go only once every pod before them is on its way out.
+      if (notOut.size > 0) break;
+    }
+    for (const pod of pods) {
+      if (pod.metadata?.deletionTimestamp !== undefined && !outcome.has(podName(pod))) {
+        outcome.set(podName(pod), 'terminating');
+      }
+    }
+    return { throttledMs, refusals };
+  }
+
+  /**
+   * The node's pods: from the API server's watch cache (`cached`: resourceVersion 0, then no older
+   * than the last list), never a quorum read of etcd per round; `consistent` for the verdict.
+   */
+  async function listPods(
+    nodeName: string,
+    from: 'cached' | 'consistent',
+    signal: AbortSignal,
+    notOlderThan?: string,
+  ): Promise<{ items: V1Pod[]; resourceVersion: string | undefined; from: typeof from }> {
+    const cache =
+      from === 'consistent'
+        ? {}
+        : notOlderThan
+          ? { resourceVersion: notOlderThan, resourceVersionMatch: 'NotOlderThan' }
+          : { resourceVersion: '0' };
+    try {
+      const list = await core.listPodForAllNamespaces(
+        { fieldSelector: `spec.nodeName=${nodeName}`, ...cache },
+        abortable(signal),
+      );
+      return { items: list.items, resourceVersion: list.metadata?.resourceVersion, from };
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw kubeFailure(`listing the pods of node ${nodeName}`, error);
+    }
+  }
+
+  async function nodeExists(nodeName: string, signal: AbortSignal): Promise<boolean> {
+    try {
+      const list = await core.listNode(
+        { fieldSelector: `metadata.name=${nodeName}`, resourceVersion: '0' },
+        abortable(signal),
+      );
+      return list.items.length > 0;
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw kubeFailure(`reading node ${nodeName}`, error);
+    }
+  }
+
+  /** Whether a pod's DaemonSet still exists, asked once per DaemonSet and attempt. */
+  function daemonSetExists(cache: Map<string, Promise<boolean>>, namespace: string, name: string, signal: AbortSignal) {
+    const key = `${namespace}/${name}`;
+    let known = cache.get(key);
+    if (!known) {
+      known = kube.apps.readNamespacedDaemonSet({ name, namespace }, abortable(signal)).then(
+        () => true,
+        (error: unknown) => {
+          cache.delete(key);
+          if (httpCode(error) === 404) return false;
+          if (signal.aborted) throw signal.reason;
+          throw kubeFailure(`reading DaemonSet ${key}`, error);
+        },
+      );
+      cache.set(key, known);
+    }
+    return known;
   }
 }
 
-/** The server's Retry-After (its Status's `retryAfterSeconds`, else the header), at most 10 s. */
-function retryAfterMs(error: unknown): number {
-  const seconds = retryAfterSeconds(error);
-  return Math.min(Number.isFinite(seconds) && seconds > 0 ? seconds : 1, 10) * 1000;
+/** The node was deleted mid-drain: nothing is left to drain; the runbook ends as NodeNotFound. */
+const nodeGone = (nodeName: string) =>
+  ApplicationFailure.create({
+    type: failureTypes.nodeGone,
+    message: `draining node ${nodeName}: the node is gone`,
+    nonRetryable: true,
+  });
+
+function timedOut(nodeName: string, progress: DrainProgress) {
+  const { left = [], blockedByBudget, refused = [] } = progress;
+  return ApplicationFailure.create({
+    type: failureTypes.drainTimeout,
+    message:
+      `draining node ${nodeName} did not finish in time; pods left: ${progress.podsLeft.join(', ')}` +
+      (blockedByBudget.length ? `; evictions refused by a PodDisruptionBudget: ${blockedByBudget.join(', ')}` : '') +
+      (refused.length ? `; evictions refused: ${refused.join('; ')}` : '') +
+      `; each pod: ${left.map((l) => `${l.pod} (${l.reason})`).join(', ')}`,
+    details: [progress],
+  });
 }

@@ -54,7 +54,7 @@ function facts(node: V1Node): NodeFacts {
 const providerIdNames = (providerId: string | undefined, instanceId: string) =>
   providerId !== undefined && providerId.split('/').at(-1) === instanceId;
 
-export function createNodeActivities({ core }: KubeClients) {
+export function createNodeActivities({ core }: Pick<KubeClients, 'core'>) {
   async function readNodeOrUndefined(name: string): Promise<V1Node | undefined> {
     try {
       return await core.readNode({ name });

@@ -5,7 +5,10 @@ import { describeKubeError, httpCode, type KubeClients } from '../kubernetes/cli
 /** Node events live in `default`, where `kubectl describe node` and `kubectl get events` look. */
 const eventNamespace = 'default';
 
-export function createKubernetesEventActivities({ core }: KubeClients, annotations: Record<string, string> = {}) {
+export function createKubernetesEventActivities(
+  { core }: Pick<KubeClients, 'core'>,
+  annotations: Record<string, string> = {},
+) {
   return {
     /** Records an event on the node, as `kubectl describe node` shows it; a retry does not add a second. */
     async emitNodeEvent(event: NodeEvent): Promise<void> {

@@ -122,7 +122,9 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
       { timeoutMs: 90_000, intervalMs: 500 },
     );
     assert.match(blocked.lastError ?? '', /PodDisruptionBudget/);
-    assert.deepEqual(blocked.podsLeft, [`${kube.namespace}/${appPod.metadata!.name}`]);
+    assert.deepEqual(blocked.podsLeft, [
+      { pod: `${kube.namespace}/${appPod.metadata!.name}`, reason: 'eviction refused by a PodDisruptionBudget' },
+    ]);
     const found = client.workflow.list({ query: `InstanceId="${instanceId}"` });
     const listed = [];
     for await (const execution of found) listed.push(execution);
