@@ -112,6 +112,7 @@ const schema = z.object({
   // last, its own pod the very last, so a replica on the node it drains hands the drain over.
   POD_NAME: optionalText,
   POD_NAMESPACE: optionalText,
+  NODE_NAME: optionalText,
   OWN_PODS_SELECTOR: z.preprocess(
     blankIsUnset,
     z
@@ -273,5 +274,5 @@ export function ownPods(config: Config) {
   const labels = config.OWN_PODS_SELECTOR
     ? Object.fromEntries(config.OWN_PODS_SELECTOR.split(',').map((pair) => pair.split('=') as [string, string]))
     : undefined;
-  return { podName: config.POD_NAME, namespace: config.POD_NAMESPACE, labels };
+  return { podName: config.POD_NAME, namespace: config.POD_NAMESPACE, nodeName: config.NODE_NAME, labels };
 }

@@ -10,6 +10,8 @@ export const defaultSkipWaitForDeleteSeconds = 60;
 export interface OwnPods {
   podName?: string | undefined;
   namespace?: string | undefined;
+  /** The node this worker runs on. */
+  nodeName?: string | undefined;
   /** The release's pod labels (OWN_PODS_SELECTOR, `key=value,...`). */
   labels?: Record<string, string> | undefined;
 }

@@ -176,6 +176,12 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
     let refusals = 0;
     for (const rank of [0, 1, 2]) {
       const pending = pods.filter((p) => ownRank(p, own) === rank && p.metadata?.deletionTimestamp === undefined);
+      if (rank === 2 && pending.length > 0) {
+        Context.current().log.info(
+          `worker pod ${own.namespace}/${own.podName} is on the node it drains: evicting it last; another replica resumes the drain`,
+          { nodeName: own.nodeName },
+        );
+      }
       const notOut = new Set<string>();
       await Promise.all(
         pending.map((pod) =>

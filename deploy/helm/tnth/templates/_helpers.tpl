@@ -94,6 +94,22 @@ and the HTTP servers the probes and Prometheus use.
       optional: true
 {{- end }}
 {{- end }}
+# Which pods are tnth's own: a drain evicts them after every other pod, and the pod of the worker
+# that runs it the very last, so a replica on the node it drains hands the drain over to another.
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: NODE_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: spec.nodeName
+- name: OWN_PODS_SELECTOR
+  value: {{ printf "app.kubernetes.io/name=%s,app.kubernetes.io/instance=%s" (include "tnth.name" .) .Release.Name | quote }}
 - name: ENABLE_PROBES_SERVER
   value: "true"
 - name: PROBES_SERVER_PORT
