@@ -74,6 +74,7 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
       SHUTDOWN_GRACE_PERIOD: '5',
       ENABLE_PROMETHEUS_SERVER: 'true',
       PROMETHEUS_SERVER_PORT: String(metricsPort),
+      ENABLE_OUT_OF_SERVICE_TAINT: 'true',
     };
     worker = startTnth('worker', env);
     starter = startTnth('starter', { ...env, PROMETHEUS_SERVER_PORT: String(metricsPort + 1000) });
@@ -131,8 +132,14 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
     assert.equal(listed.length, 1, 'the termination is found by its InstanceId search attribute');
     assert.equal(listed[0]!.typedSearchAttributes.get(searchAttributes.autoScalingGroupName), group.groupName);
 
+    const outOfService = async () =>
+      (await kube.kube.core.readNode({ name: nodeName })).spec?.taints?.some(
+        (t) => t.key === 'node.kubernetes.io/out-of-service' && t.effect === 'NoExecute',
+      ) ?? false;
+    assert.equal(await outOfService(), false, 'the out-of-service taint is on while pods are still being drained');
     await kube.setPdbStatus(pdb.metadata!.name!, { disruptionsAllowed: 1 });
     const status = (await handle.result()) as TerminationStatus;
+    assert.equal(await outOfService(), true, 'the out-of-service taint is not on once the drain succeeded');
     assert.equal(status.phase, 'Done');
     assert.equal(status.lifecycle?.result, 'CONTINUE');
     assert.ok(status.attempt >= 3);
