@@ -120,6 +120,24 @@ describe('termination workflow: long terminations, failures and interruptions en
     assert.equal(status.lifecycle?.result, 'left-to-expire');
   });
 
+  it('ends as NodeNotFound when the node is deleted mid-drain, completing the action only with DELETE_SQS_MSG_IF_NODE_NOT_FOUND', async () => {
+    await Promise.all(
+      [false, true].map(async (deleteSqsMsgIfNodeNotFound) => {
+        const { rec, status, error } = await runTermination(stack, {
+          drainRefused: 'NodeNotFound',
+          settings: { deleteSqsMsgIfNodeNotFound },
+        });
+        assert.equal(error, undefined, 'a node that is gone is no failure');
+        assert.equal(status.phase, 'NodeNotFound');
+        assert.equal(rec.drains.length, 1, 'a drain of a node that is gone was retried');
+        assert.deepEqual(
+          rec.completions.map((c) => c.result),
+          deleteSqsMsgIfNodeNotFound ? ['CONTINUE'] : [],
+        );
+      }),
+    );
+  });
+
   it('does not count a drain attempt that a worker shutdown interrupted: Temporal resumes it', async () => {
     const { rec, status } = await runTermination(stack, { drainInterruptions: 2 });
     assert.equal(status.phase, 'Done');
