@@ -112,6 +112,7 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
     const beat = setInterval(() => ctx.heartbeat(report()), heartbeatMs);
     try {
       let listed = await listPods(nodeName, 'cached', signal);
+      let lastLook = false;
       for (let round = 0; ; round++) {
         if (!(await nodeExists(nodeName, signal))) throw nodeGone(nodeName);
         const plan = await planDrain(listed.items, settings, {
@@ -138,12 +139,15 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
           return { evicted: [...evicted], skipped: plan.skipped, notWaitedFor };
         }
         if (Date.now() >= input.deadlineEpochMs) {
-          if (listed.from === 'cached') {
-            // Checked once more, consistently, before the attempt is called failed.
-            listed = await listPods(nodeName, 'consistent', signal);
-            continue;
-          }
-          throw timedOut(nodeName, report());
+          if (lastLook) throw timedOut(nodeName, report());
+          // At the deadline, one more round: a budget that allowed the eviction a moment ago, or a pod
+          // that went meanwhile, makes the attempt a success, not a timeout followed by a retry.
+          lastLook = true;
+          await evictAll(waiting, settings, evicted, outcome, signal);
+          ctx.heartbeat(report());
+          await ctx.sleep(pollMs);
+          listed = await listPods(nodeName, 'consistent', signal);
+          continue;
         }
         const { throttledMs, refusals } = await evictAll(waiting, settings, evicted, outcome, signal);
         ctx.heartbeat(report());

@@ -34,6 +34,8 @@ function signalOf(options: unknown): AbortSignal | undefined {
 interface FakeOptions {
   /** Milliseconds each eviction takes (an admission webhook). */
   evictionMs?: number;
+  /** Epoch ms until which a budget refuses every eviction. */
+  budgetUntil?: number;
 }
 
 /** A node's pods as the API server keeps them; `refuse` answers an eviction with that status and body, `times` times. */
@@ -67,6 +69,14 @@ function fakeKube(
         }
       } finally {
         inFlight--;
+      }
+      if (options.budgetUntil !== undefined && Date.now() < options.budgetUntil) {
+        throw new ApiException(
+          429,
+          'refused',
+          JSON.stringify({ message: 'Cannot evict pod', details: { causes: [{ reason: 'DisruptionBudget' }] } }),
+          {},
+        );
       }
       const refusal = refuse[name];
       if (refusal && (refusal.times ?? Infinity) > 0) {
@@ -218,5 +228,17 @@ describe('drain: each pod on its own', () => {
     );
     assert.ok(error instanceof CancelledFailure, String(error));
     assert.equal(seen.aborted, 3, 'an eviction still in flight after the cancellation');
+  });
+
+  it('counts a drain whose last eviction went through just before the deadline as drained, not timed out', async () => {
+    const deadline = Date.now() + 3_000;
+    const { kube } = fakeKube(['a'], {}, { budgetUntil: deadline - 300 });
+    const activities = createDrainActivities(kube, { pollMs: 1_000 });
+    const result: DrainResult = await activityEnvironment().run((input: DrainInput) => activities.drainNode(input), {
+      nodeName: 'n',
+      settings,
+      deadlineEpochMs: deadline,
+    });
+    assert.deepEqual(result.evicted, ['default/a']);
   });
 });
