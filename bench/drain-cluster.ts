@@ -132,9 +132,10 @@ export class BenchCluster {
         coordination.deleteNamespacedLease({ name, namespace: 'kube-node-lease' }).catch(ignore404),
       ),
     );
+    // The namespace first: once it is terminating, nothing new can be created in it.
+    await core.deleteNamespace({ name: namespace }).catch(ignore404);
     await core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 }).catch(ignore404);
     await apps.deleteCollectionNamespacedReplicaSet({ namespace }).catch(ignore404);
-    await core.deleteNamespace({ name: namespace }).catch(ignore404);
     for (let tries = 0; tries < 20; tries++) {
       try {
         const terminating = await core.readNamespace({ name: namespace });

@@ -8,7 +8,7 @@
 // that case tnth alone at each evictionConcurrency of BENCH_CONCURRENCY ("1,8,16,32,64,110"), to
 // choose the default. Prints figures, asserts none; kubectl is built on first use (dev/k8s/build.sh
 // kubectl). Removes its nodes, namespace and webhook on every path. Not part of the tests.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,7 @@ const defaultConcurrency = loadConfig({}).EVICTION_CONCURRENCY;
 const admin = adminClients();
 const cluster = new BenchCluster(admin);
 let webhook: EvictionWebhook | undefined;
+let kubectlRunning: ChildProcess | undefined;
 
 async function tnthDrain(node: string, evictionConcurrency: number): Promise<number> {
   const input: DrainInput = {
@@ -87,13 +88,17 @@ async function kubectlDrain(node: string): Promise<number> {
     env: { ...process.env, KUBERC: 'off' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  kubectlRunning = child;
   child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => output.push(chunk));
   const kill = setTimeout(() => child.kill('SIGKILL'), (drainBoundSeconds + 30) * 1000);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', resolve);
-  }).finally(() => clearTimeout(kill));
+  }).finally(() => {
+    clearTimeout(kill);
+    kubectlRunning = undefined;
+  });
   if (code !== 0) {
     const tail = Buffer.concat(output).toString('utf8').trim().split('\n').slice(-10).join('\n');
     throw new Error(`kubectl drain ${node} exited with ${code}:\n${tail}`);
@@ -157,6 +162,7 @@ async function webhookActive(node: string): Promise<void> {
 let cleaning: Promise<void> | undefined;
 const cleanup = () =>
   (cleaning ??= (async () => {
+    kubectlRunning?.kill();
     await webhook?.close();
     await cluster.cleanup();
   })());
