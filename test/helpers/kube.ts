@@ -86,7 +86,7 @@ export async function until<T>(
   throw new Error(`timed out after ${timeoutMs} ms waiting until ${description}${cause}`);
 }
 
-/** Every test object lives here; namespaces are never deleted (no controller would finish it). */
+/** Test objects live here, but for a test's `ownNamespace()`; this one is never deleted. */
 export const testNamespace = 'tnth-test';
 /** kwok runs the nodes annotated so (dev/k8s/kwok.yaml). */
 export const kwokAnnotation = { 'kwok.x-k8s.io/node': 'fake' } as const;
@@ -114,6 +114,8 @@ export interface PodOptions {
   gracePeriodSeconds?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** Default the fixture's `tnth-test`; else one of `ownNamespace()`. */
+  namespace?: string;
 }
 
 /**
@@ -124,6 +126,7 @@ export class KubeFixture {
   readonly run = hex(4);
   readonly namespace = testNamespace;
   private readonly nodeNames: string[] = [];
+  private readonly namespaceNames: string[] = [];
   private counter = 0;
 
   constructor(readonly kube: KubeClients = adminClients()) {}
@@ -144,6 +147,26 @@ export class KubeFixture {
     } catch (error) {
       if (apiStatus(error) !== 409) throw error;
     }
+  }
+
+  /**
+   * A namespace of this test's own, for a test that deletes it. No namespace controller runs: once
+   * deleted it stays Terminating, its pods with it, until `cleanup()` plays the controller's part.
+   */
+  async ownNamespace(): Promise<string> {
+    const name = this.name(testNamespace);
+    await this.kube.core.createNamespace({ body: { metadata: { name, labels: this.labels() } } });
+    this.namespaceNames.push(name);
+    return name;
+  }
+
+  /**
+   * The namespace controller's last step, once it has deleted the namespace's content: empty
+   * `spec.finalizers`, and the API server removes a namespace that is being deleted.
+   */
+  async finalizeNamespace(name: string): Promise<void> {
+    const namespace = await this.kube.core.readNamespace({ name });
+    await this.kube.core.replaceNamespaceFinalize({ name, body: { ...namespace, spec: { finalizers: [] } } });
   }
 
   /** A node named and labelled as EC2 names an instance's node, for example `ip-10-0-1-23.ec2.internal`. */
@@ -200,7 +223,7 @@ export class KubeFixture {
     return {
       metadata: {
         name: this.name(base),
-        namespace: this.namespace,
+        namespace: options.namespace ?? this.namespace,
         labels: this.labels({ app: base, ...options.labels }),
         annotations: options.annotations,
         ...extra,
@@ -214,7 +237,7 @@ export class KubeFixture {
   }
 
   private async createPod(body: V1Pod): Promise<V1Pod> {
-    return this.kube.core.createNamespacedPod({ namespace: this.namespace, body });
+    return this.kube.core.createNamespacedPod({ namespace: body.metadata!.namespace!, body });
   }
 
   /** A pod with no owner: a drain must refuse it unless forced. */
@@ -225,10 +248,11 @@ export class KubeFixture {
   /** A pod controlled by a ReplicaSet that exists (no controller runs, so it never adds pods). */
   async replicaSetPod(node: string, options: PodOptions = {}): Promise<V1Pod> {
     const labels = this.labels({ app: this.name('rs') });
+    const namespace = options.namespace ?? this.namespace;
     const replicaSet = await this.kube.apps.createNamespacedReplicaSet({
-      namespace: this.namespace,
+      namespace,
       body: {
-        metadata: { name: labels.app, namespace: this.namespace, labels },
+        metadata: { name: labels.app, namespace, labels },
         spec: {
           replicas: 1,
           selector: { matchLabels: labels },
@@ -245,10 +269,11 @@ export class KubeFixture {
   /** A pod controlled by a DaemonSet that exists: a drain skips it when ignoring DaemonSets. */
   async daemonSetPod(node: string, options: PodOptions = {}): Promise<V1Pod> {
     const labels = this.labels({ app: this.name('ds') });
+    const namespace = options.namespace ?? this.namespace;
     const daemonSet = await this.kube.apps.createNamespacedDaemonSet({
-      namespace: this.namespace,
+      namespace,
       body: {
-        metadata: { name: labels.app, namespace: this.namespace, labels },
+        metadata: { name: labels.app, namespace, labels },
         spec: {
           selector: { matchLabels: labels },
           template: { metadata: { labels }, spec: { containers: [{ name: 'main', image: pauseImage }] } },
@@ -298,11 +323,11 @@ export class KubeFixture {
   }
 
   /** Resolves once kwok reports the pod Running (evictions of Pending pods skip PDBs). */
-  async podRunning(name: string, timeoutMs = 20_000): Promise<V1Pod> {
+  async podRunning(name: string, timeoutMs = 20_000, namespace = this.namespace): Promise<V1Pod> {
     return until(
       `pod ${name} is Running`,
       async () => {
-        const pod = await this.kube.core.readNamespacedPod({ name, namespace: this.namespace });
+        const pod = await this.kube.core.readNamespacedPod({ name, namespace });
         return pod.status?.phase === 'Running' && pod;
       },
       { timeoutMs },
@@ -310,12 +335,12 @@ export class KubeFixture {
   }
 
   /** Resolves once the pod is gone from the API. */
-  async podGone(name: string, timeoutMs = 20_000): Promise<void> {
+  async podGone(name: string, timeoutMs = 20_000, namespace = this.namespace): Promise<void> {
     await until(
       `pod ${name} is gone`,
       async () => {
         try {
-          await this.kube.core.readNamespacedPod({ name, namespace: this.namespace });
+          await this.kube.core.readNamespacedPod({ name, namespace });
           return false;
         } catch (error) {
           if (apiStatus(error) === 404) return true;
@@ -371,6 +396,18 @@ export class KubeFixture {
     );
   }
 
+  /** What the namespace controller would do: delete its content, then the namespace, then finalize it. */
+  private async removeNamespace(namespace: string): Promise<void> {
+    const { core, apps } = this.kube;
+    await Promise.all([
+      core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 }),
+      apps.deleteCollectionNamespacedDaemonSet({ namespace }),
+      apps.deleteCollectionNamespacedReplicaSet({ namespace }),
+    ]).catch(ignoreNotFound);
+    await core.deleteNamespace({ name: namespace }).catch(ignoreNotFound);
+    await this.finalizeNamespace(namespace).catch(ignoreNotFound);
+  }
+
   /** Deletes everything this fixture made, at once (no grace period), and the leases kwok made. */
   async cleanup(): Promise<void> {
     const labelSelector = `${runLabel}=${this.run}`;
@@ -382,6 +419,7 @@ export class KubeFixture {
       apps.deleteCollectionNamespacedReplicaSet({ namespace, labelSelector }),
       policy.deleteCollectionNamespacedPodDisruptionBudget({ namespace, labelSelector }),
     ]);
+    await Promise.all(this.namespaceNames.map((name) => this.removeNamespace(name)));
     await core.deleteCollectionNode({ labelSelector });
     // Without a garbage collector the node leases outlive their nodes.
     await Promise.all(
@@ -393,6 +431,10 @@ export class KubeFixture {
     );
   }
 }
+
+const ignoreNotFound = (error: unknown) => {
+  if (apiStatus(error) !== 404) throw error;
+};
 
 function controllerRef(apiVersion: string, kind: string, metadata: { name?: string; uid?: string }): V1OwnerReference {
   return { apiVersion, kind, name: metadata.name!, uid: metadata.uid!, controller: true, blockOwnerDeletion: true };
