@@ -4,7 +4,7 @@
 // pod object kept (by a finalizer) until that process has exited, as a real kubelet keeps it.
 import assert from 'node:assert/strict';
 import type { Client, Connection } from '@temporalio/client';
-import { statusQuery, terminationWorkflowId } from '../../common/names.js';
+import { terminationWorkflowId } from '../../common/names.js';
 import type { TerminationStatus } from '../../common/status.js';
 import {
   awsClients,
