@@ -50,7 +50,7 @@ describe('drain on the real API server: each pod on its own', function () {
         (e: unknown) => e,
       );
     assert.ok(error instanceof ApplicationFailure, String(error));
-    assert.equal(error.type, "DrainTimeout", error.message);
+    assert.equal(error.type, 'DrainTimeout', error.message);
     assert.match(
       error.message,
       new RegExp(
