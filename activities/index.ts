@@ -10,6 +10,7 @@ import { createLifecycleActivities } from './aws/lifecycle.js';
 import type { KubeClients } from './kubernetes/client.js';
 import { createDrainActivities } from './kubernetes/drain.js';
 import type { OwnPods } from './kubernetes/drain-plan.js';
+import { createOwnershipActivities, type IgnoredReason } from './ownership.js';
 import { createNodeActivities } from './kubernetes/nodes.js';
 import { createNodeReadinessActivities } from './node-readiness.js';
 import { createKubernetesEventActivities } from './notify/kubernetes-events.js';
@@ -23,6 +24,7 @@ export interface ActivityMetrics {
   lifecycleCompleted(result: string): void;
   lifecycleLost(reason: LostReason): void;
   drain(outcome: 'succeeded' | 'failed'): void;
+  eventIgnored(reason: IgnoredReason): void;
 }
 
 export interface ActivityDeps {
@@ -38,6 +40,8 @@ export interface ActivityDeps {
   eventAnnotations?: Record<string, string>;
   /** The worker's own pod and its release's: drains evict them last. */
   ownPods?: OwnPods;
+  /** EXPECT_OTHER_CLUSTERS. */
+  expectOtherClusters?: boolean;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -65,6 +69,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createNodeReadinessActivities(instances, nodes),
     ...createWebhookActivities(deps.webhook),
     ...createKubernetesEventActivities(deps.kube, deps.eventAnnotations),
+    ...createOwnershipActivities({
+      onIgnored: (reason) => deps.metrics?.eventIgnored(reason),
+      expectOtherClusters: deps.expectOtherClusters ?? false,
+    }),
     ...createDrainActivities(deps.kube, { own: deps.ownPods, onDrain: (outcome) => deps.metrics?.drain(outcome) }),
   };
 }

@@ -55,7 +55,7 @@ loadStackEnv();
 const kubectl = kubectlBinary();
 const serviceKubeconfig = stackVar('SERVICE_KUBECONFIG');
 const tnth = createDrainActivities(createKubeClients(serviceKubeconfig));
-const defaultConcurrency = loadConfig({}).EVICTION_CONCURRENCY;
+const defaultConcurrency = loadConfig({ CLUSTER_NAME: 'bench' }).EVICTION_CONCURRENCY;
 const admin = adminClients();
 const cluster = new BenchCluster(admin);
 let webhook: EvictionWebhook | undefined;

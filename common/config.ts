@@ -2,6 +2,7 @@
 // Termination Handler where it has the setting, so its users keep their values.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { clusterNamePattern } from './cluster.js';
 import { maxHookTimeoutSeconds, maxSafeHeartbeatInterval } from './lifecycle.js';
 import { defaultTaskQueue } from './names.js';
 import type { RunbookSettings } from './settings.js';
@@ -28,10 +29,21 @@ const blankIsUnset = (value: unknown) => (value === '' ? undefined : value);
 const optionalUrl = z.preprocess(blankIsUnset, z.url({ protocol: /^https?$/ }).optional());
 
 const schema = z.object({
+  // The cluster this tnth serves: its workflow ids and task queue carry it, and it handles only the
+  // instances whose tags name it (or name no cluster).
+  CLUSTER_NAME: z.preprocess(
+    blankIsUnset,
+    z
+      .string({ error: 'required: the name of the cluster this tnth serves (its EKS cluster name)' })
+      .regex(clusterNamePattern, '1 to 100 letters, digits, - or _, starting with a letter or digit'),
+  ),
+  CLUSTER_TAG_KEY: optionalText,
+  // The queue is this cluster's copy of an account-wide stream: other clusters' instances are expected.
+  EXPECT_OTHER_CLUSTERS: bool(false),
   // Temporal
   TEMPORAL_ADDRESS: text('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: text('default'),
-  TEMPORAL_TASK_QUEUE: text(defaultTaskQueue),
+  TEMPORAL_TASK_QUEUE: optionalText,
   TEMPORAL_TLS: bool(false),
   TEMPORAL_TLS_CA_FILE: optionalText,
   TEMPORAL_TLS_CERT_FILE: optionalText,
@@ -126,7 +138,8 @@ const schema = z.object({
   STARTER_POLLERS: int(4, 1, 100),
 });
 
-export type Config = z.output<typeof schema>;
+/** The task queue, `tnth-termination-<CLUSTER_NAME>` unless TEMPORAL_TASK_QUEUE names another. */
+export type Config = Omit<z.output<typeof schema>, 'TEMPORAL_TASK_QUEUE'> & { TEMPORAL_TASK_QUEUE: string };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -145,7 +158,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ),
     );
   }
-  const config = parsed.data;
+  const config: Config = {
+    ...parsed.data,
+    TEMPORAL_TASK_QUEUE: parsed.data.TEMPORAL_TASK_QUEUE ?? `${defaultTaskQueue}-${parsed.data.CLUSTER_NAME}`,
+  };
   const problems: string[] = [];
   if (config.HEARTBEAT_INTERVAL > config.HEARTBEAT_UNTIL) {
     problems.push(
@@ -196,6 +212,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 export function runbookSettings(config: Config): RunbookSettings {
   return {
+    clusterName: config.CLUSTER_NAME,
+    clusterTagKey: config.CLUSTER_TAG_KEY,
     dryRun: config.DRY_RUN,
     cordonOnly: config.CORDON_ONLY,
     taintNode: config.TAINT_NODE,

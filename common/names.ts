@@ -4,6 +4,7 @@ import type { InterruptionEvent } from './events.js';
 import type { HeartbeatProgress } from './lifecycle.js';
 import type { LaunchStatus, SkipDrainRequest, StopHandlingRequest, TerminationStatus } from './status.js';
 
+/** The task queue's stem: each cluster's is `tnth-termination-<CLUSTER_NAME>` unless TEMPORAL_TASK_QUEUE says otherwise. */
 export const defaultTaskQueue = 'tnth-termination';
 
 /** Workflow type names, as registered by the worker and started by the starter. */
@@ -12,9 +13,19 @@ export const workflowTypes = {
   launch: 'launchLifecycleWorkflow',
 } as const;
 
-/** One termination workflow per instance: a redelivered message or a second event finds it by this id. */
-export const terminationWorkflowId = (instanceId: string): string => `termination-${instanceId}`;
-export const launchWorkflowId = (instanceId: string): string => `launch-${instanceId}`;
+/**
+ * One termination workflow per cluster and instance: a redelivered message or a second event finds it
+ * by this id, and two clusters on one namespace never share one.
+ */
+export const terminationWorkflowId = (cluster: string, instanceId: string): string =>
+  `termination-${cluster}-${instanceId}`;
+export const launchWorkflowId = (cluster: string, instanceId: string): string => `launch-${cluster}-${instanceId}`;
+
+/** The ids of releases before CLUSTER_NAME: the starter hands an event to such a workflow while it runs. */
+export const legacyWorkflowIds = {
+  termination: (instanceId: string): string => `termination-${instanceId}`,
+  launch: (instanceId: string): string => `launch-${instanceId}`,
+};
 
 /** Carries each event to the instance's workflow (signal-with-start); the workflow drops event ids it has. */
 export const interruptionSignal = defineSignal<[InterruptionEvent]>('interruption');

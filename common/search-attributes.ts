@@ -5,6 +5,7 @@ import { defineSearchAttributeKey } from '@temporalio/common';
  * the workflow keeps them current, operators filter on them (`InstanceId="i-0abc"`).
  */
 export const searchAttributes = {
+  clusterName: defineSearchAttributeKey('ClusterName', 'KEYWORD'),
   instanceId: defineSearchAttributeKey('InstanceId', 'KEYWORD'),
   nodeName: defineSearchAttributeKey('NodeName', 'KEYWORD'),
   autoScalingGroupName: defineSearchAttributeKey('AutoScalingGroupName', 'KEYWORD'),

@@ -7,6 +7,10 @@ export type LifecycleResult = 'CONTINUE' | 'ABANDON';
 export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 
 export interface RunbookSettings {
+  /** CLUSTER_NAME; absent in settings recorded before it existed (then no instance is another cluster's). */
+  clusterName?: string;
+  /** CLUSTER_TAG_KEY: a tag whose value names the instance's cluster, read before the well-known ones. */
+  clusterTagKey?: string | undefined;
   dryRun: boolean;
   cordonOnly: boolean;
   taintNode: boolean;

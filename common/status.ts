@@ -15,6 +15,8 @@ export type TerminationPhase =
   | 'LifecycleActionLost'
   | 'NodeNotFound'
   | 'NotManaged'
+  /** The instance's tags name another cluster: nothing changed, nothing completed. */
+  | 'OtherCluster'
   | 'Stopped'
   | 'Failed';
 
@@ -24,6 +26,7 @@ export const finishedPhases: readonly TerminationPhase[] = [
   'LifecycleActionLost',
   'NodeNotFound',
   'NotManaged',
+  'OtherCluster',
   'Stopped',
   'Failed',
 ];
@@ -104,7 +107,7 @@ export interface StopHandlingRequest {
 /** The answer to the `status` query of a launch-hook workflow. */
 export interface LaunchStatus {
   instanceId: string;
-  phase: 'WaitingForNode' | 'CompletingLifecycleAction' | 'Done' | 'GaveUp' | 'Stopped' | 'Failed';
+  phase: 'WaitingForNode' | 'CompletingLifecycleAction' | 'Done' | 'GaveUp' | 'OtherCluster' | 'Stopped' | 'Failed';
   nodeName: string | undefined;
   lifecycle: { autoScalingGroupName: string; lifecycleHookName: string; lifecycleActionToken: string } | undefined;
   /** When the workflow stops waiting, before the hook would expire (ISO 8601). */

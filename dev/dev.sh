@@ -10,7 +10,9 @@ set -a
 source .stack/env
 set +a
 QUEUE_URL=${QUEUE_URL:-$(node --import tsx dev/dev-queue.ts)}
-export QUEUE_URL KUBECONFIG=$SERVICE_KUBECONFIG
+# The local stack's instances carry no cluster tag; CLUSTER_NAME names the cluster all the same.
+CLUSTER_NAME=${CLUSTER_NAME:-local}
+export QUEUE_URL CLUSTER_NAME KUBECONFIG=$SERVICE_KUBECONFIG
 echo "Temporal Web UI: $TEMPORAL_UI_URL"
 echo "Interruption queue: $QUEUE_URL"
 pids=()

@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
 import type { InterruptionEvent } from '../common/events.js';
 import { interruptionSignal, type WorkflowInput } from '../common/names.js';
@@ -13,10 +13,17 @@ export type HandOff = (event: InterruptionEvent) => Promise<void>;
  * either way. A redelivered message thus reaches the same workflow, never a second one; the workflow
  * drops event ids it already has. Search attributes apply when this call starts the workflow.
  */
-export function temporalHandOff(client: Client, taskQueue: string, timeoutMs: number): HandOff {
+export function temporalHandOff(
+  client: Client,
+  target: { taskQueue: string; cluster: string },
+  timeoutMs: number,
+): HandOff {
+  const { taskQueue, cluster } = target;
   return async (event) => {
-    const { workflowType, workflowId } = workflowFor(event);
+    const { workflowType, workflowId, legacyWorkflowId } = workflowFor(cluster, event);
+    if (await handedToLegacy(client, legacyWorkflowId, event, timeoutMs)) return;
     const attributes: SearchAttributePair[] = [
+      { key: searchAttributes.clusterName, value: cluster },
       { key: searchAttributes.instanceId, value: event.instanceId },
       { key: searchAttributes.interruptionKind, value: event.kind },
     ];
@@ -45,4 +52,26 @@ export function temporalHandOff(client: Client, taskQueue: string, timeoutMs: nu
       }),
     );
   };
+}
+
+/**
+ * A workflow a release before CLUSTER_NAME started for the instance, still open on the old workers
+ * (see the README's upgrade): it takes the event, so the instance is never handled twice across
+ * the upgrade. Its absence costs one signal that finds nothing.
+ */
+async function handedToLegacy(
+  client: Client,
+  legacyWorkflowId: string,
+  event: InterruptionEvent,
+  timeoutMs: number,
+): Promise<boolean> {
+  try {
+    await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+      client.workflow.getHandle(legacyWorkflowId).signal(interruptionSignal, event),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
 }

@@ -57,7 +57,11 @@ export async function runStarter(config: StarterConfig, options: StarterOptions)
   try {
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const handOffTimeoutMs = options.handOffTimeoutMs ?? 10_000;
-    const handOff = temporalHandOff(client, config.TEMPORAL_TASK_QUEUE, handOffTimeoutMs);
+    const handOff = temporalHandOff(
+      client,
+      { taskQueue: config.TEMPORAL_TASK_QUEUE, cluster: config.CLUSTER_NAME },
+      handOffTimeoutMs,
+    );
     const context: BatchContext = {
       queue: options.queue ?? new SqsQueue(sqs, config.QUEUE_URL),
       handOff: options.wrapHandOff?.(handOff) ?? handOff,
@@ -87,6 +91,7 @@ export async function runStarter(config: StarterConfig, options: StarterOptions)
         queueUrl: config.QUEUE_URL,
         temporalAddress: config.TEMPORAL_ADDRESS,
         namespace: config.TEMPORAL_NAMESPACE,
+        cluster: config.CLUSTER_NAME,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         pollers: config.STARTER_POLLERS,
       },

@@ -76,6 +76,7 @@ export async function main(_args: string[]): Promise<number> {
       webhook: webhookSettings(config),
       eventAnnotations: eventAnnotations(config),
       ownPods: ownPods(config),
+      expectOtherClusters: config.EXPECT_OTHER_CLUSTERS,
       reportHeartbeat: async (progress) => {
         const execution = Context.current().info.workflowExecution;
         if (!execution) return;

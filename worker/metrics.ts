@@ -33,6 +33,12 @@ export function createWorkerMetrics(): { registry: Registry; activity: ActivityM
     labelNames: ['reason'],
     registers: [registry],
   });
+  const ignored = new Counter({
+    name: 'tnth_events_ignored_total',
+    help: "Terminations that changed nothing, by reason (other-cluster: the instance's tags name another cluster; not-managed: no MANAGED_TAG)",
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   loops.set(0);
   return {
     registry,
@@ -42,6 +48,7 @@ export function createWorkerMetrics(): { registry: Registry; activity: ActivityM
       lifecycleCompleted: (result) => completions.inc({ result }),
       lifecycleLost: (reason) => lost.inc({ reason }),
       drain: (outcome) => drains.inc({ outcome }),
+      eventIgnored: (reason) => ignored.inc({ reason }),
     },
   };
 }

@@ -16,7 +16,9 @@ import { interruptionSignal, launchStatusQuery, stopHandlingUpdate, type Workflo
 import { searchAttributes } from '../common/search-attributes.js';
 import type { LaunchStatus } from '../common/status.js';
 import { calls, completion } from './activities.js';
+import { ownership } from '../common/cluster.js';
 import { errorMessage } from './failures.js';
+import { noteOwnership } from './identify.js';
 
 /** A hook we know nothing of gets AWS's default HeartbeatTimeout. */
 const defaultHookTimeoutSeconds = 3600;
@@ -71,6 +73,20 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
     { key: searchAttributes.interruptionKind, value: 'asg-launch' },
     { key: searchAttributes.terminationPhase, value: status.phase },
   ]);
+  if (settings.clusterName) {
+    // Another cluster's launch is that cluster's to complete: CONTINUE or ABANDON from here would decide it.
+    const tags = (await calls.describeInstance(input.instanceId))?.tags ?? {};
+    const owner = ownership(tags, settings.clusterName, settings.clusterTagKey);
+    if (owner.owner === 'other-cluster') {
+      status.phase = 'OtherCluster';
+      status.decisions.push(
+        `instance ${input.instanceId} belongs to cluster ${owner.cluster} (tag ${owner.tag}), not ${settings.clusterName}: its launch is left to it`,
+      );
+      upsertSearchAttributes([{ key: searchAttributes.terminationPhase, value: status.phase }]);
+      await noteOwnership({ instanceId: input.instanceId, owner: owner.owner, cluster: owner.cluster });
+      return status;
+    }
+  }
   const timeout = (await calls.describeLifecycleHook(target))?.heartbeatTimeoutSeconds ?? defaultHookTimeoutSeconds;
   const deadline = (Date.parse(launch.time) || Date.now()) + (timeout - marginSeconds(timeout)) * 1000;
   status.deadline = new Date(deadline).toISOString();

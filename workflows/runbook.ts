@@ -5,6 +5,7 @@ import {
   setCurrentDetails,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import type { InstanceFacts } from '../activities/aws/instances.js';
 import type { InterruptionEvent } from '../common/events.js';
 import { failureTypes, permanentFailureTypes } from '../common/failures.js';
 import { searchAttributes } from '../common/search-attributes.js';
@@ -13,6 +14,7 @@ import type { TerminationPhase } from '../common/status.js';
 import { callsUntil } from './activities.js';
 import { DrainAttempts, drainDeadline, type DrainPlace, type HandOver } from './drain-attempts.js';
 import { errorMessage, failureType } from './failures.js';
+import { identifyInstance, noteOwnership } from './identify.js';
 import type { LifecycleHolds } from './lifecycle-hold.js';
 import { Notifier, type NodeContext } from './notifications.js';
 import type { OperatorControls } from './operator-controls.js';
@@ -54,7 +56,16 @@ export class Runbook {
     try {
       // An operator's stop or skip ends the lookup and the cordon too (they retry until the deadline).
       const found = await this.controls
-        .cancellableAttempt(() => holds.cover(() => this.prepareNode(events, notifier)))
+        .cancellableAttempt(async () => {
+          const instance = await identifyInstance({
+            state: this.state,
+            settings: this.settings,
+            describe: () => this.calls().describeInstance(this.state.status.instanceId),
+            setPhase: (phase) => this.setPhase(phase),
+          });
+          if (instance === 'other-cluster') return instance;
+          return holds.cover(() => this.prepareNode(events, notifier, instance));
+        })
         .catch((error: unknown) => {
           if (isCancellation(error) && this.controls.drainEnded) return 'operator' as const;
           throw error;
@@ -62,6 +73,7 @@ export class Runbook {
       if (found === 'operator') return await this.endedByOperatorEarly();
       if (found === 'no-node') return await this.noNode();
       if (found === 'not-managed') return holds.leave('instance not managed (CHECK_TAG_BEFORE_DRAINING)');
+      if (found === 'other-cluster') return holds.leave("another cluster's instance: that cluster handles it");
       place = { events, ...found, retryAt: undefined, resumesInterrupted: false };
       await this.drainAndComplete(place, notifier);
     } catch (error) {
@@ -181,15 +193,14 @@ export class Runbook {
     }
   }
 
-  /** Finds the node, checks it is ours, records the interruption on it and cordons it. */
+  /** Finds the node, checks it is managed, records the interruption on it and cordons it. */
   private async prepareNode(
     events: InterruptionEvent[],
     notifier: Notifier,
+    instance: InstanceFacts | undefined,
   ): Promise<{ node: NodeContext; instanceType: string | undefined } | 'no-node' | 'not-managed'> {
     const { state, settings } = this;
     const instanceId = state.status.instanceId;
-    this.setPhase('ResolvingNode');
-    const instance = await this.calls().describeInstance(instanceId);
     const found = await this.calls().findNode({
       instanceId,
       privateDnsName: instance?.privateDnsName,
@@ -208,6 +219,7 @@ export class Runbook {
     const instanceType = node.labels['node.kubernetes.io/instance-type'];
     if (settings.checkTagBeforeDraining && instance?.tags[settings.managedTag] === undefined) {
       this.setPhase('NotManaged');
+      await noteOwnership({ instanceId, owner: 'ours', notManaged: true });
       state.decide(`instance lacks the tag ${settings.managedTag} (CHECK_TAG_BEFORE_DRAINING): not handled`);
       return 'not-managed';
     }

@@ -231,8 +231,11 @@ async function createPods(kube: ReturnType<typeof kubeClients>, group: string, n
 /** Phases after which the runbook has nothing left to do (the workflow stays open a while for duplicates). */
 const finalPhases: ReadonlySet<TerminationPhase> = new Set(['Done', 'NodeNotFound', 'NotManaged', 'Stopped', 'Failed']);
 
+/** The compose file's CLUSTER_NAME. */
+const cluster = process.env.CLUSTER_NAME ?? 'local';
+
 async function follow(client: Client, instanceId: string): Promise<TerminationStatus> {
-  const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+  const handle = client.workflow.getHandle(terminationWorkflowId(cluster, instanceId));
   // Not found until the starter has handed the hook's notification over.
   await waitFor(`the starter to start ${handle.workflowId}`, () => handle.describe(), followTimeoutMs);
   const ui = process.env.TEMPORAL_UI_URL;

@@ -14,6 +14,9 @@ import { parseDockerfile } from './dockerfile.js';
 import { unknownVariables } from './service-env.js';
 import { deployTools, installTimeoutMs, root, runTool } from './tools.js';
 
+/** CLUSTER_NAME, which every process needs. */
+const cluster = { CLUSTER_NAME: 'prod-a' };
+
 interface ComposeService {
   image?: string;
   build?: { context: string; dockerfile?: string; target?: string };
@@ -191,7 +194,7 @@ describe('docker-compose.yml: the local stack, the service and a demo, checked b
 
   it('lets worker and starter stop within their shutdown grace period before Docker kills them', () => {
     for (const name of ['worker', 'starter']) {
-      const grace = Number(env(name).SHUTDOWN_GRACE_PERIOD ?? loadConfig({}).SHUTDOWN_GRACE_PERIOD);
+      const grace = Number(env(name).SHUTDOWN_GRACE_PERIOD ?? loadConfig(cluster).SHUTDOWN_GRACE_PERIOD);
       assert.ok(seconds(services[name]!.stop_grace_period ?? '10s') > grace, `${name} stop_grace_period`);
     }
   });

@@ -38,7 +38,8 @@ async function helm(args: string[]): Promise<string> {
 /** `helm template` of the chart with aws.queueURL and `sets` (`--set` each). */
 async function render(sets: string[] = [], { queue = true } = {}): Promise<KubernetesObject[]> {
   const args = ['template', release, chart, '--namespace', namespace];
-  for (const set of [...(queue ? [`aws.queueURL=${queueUrl}`] : []), ...sets]) args.push('--set', set);
+  for (const set of ['clusterName=prod-a', ...(queue ? [`aws.queueURL=${queueUrl}`] : []), ...sets])
+    args.push('--set', set);
   // Parsed as written: a typed loader (client-node's loadAllYaml) would drop misspelled fields unseen.
   const documents = parseAllDocuments(await helm(args));
   for (const document of documents) assert.deepEqual(document.errors, [], 'helm template printed valid YAML');
@@ -109,7 +110,7 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
   });
 
   it('passes `helm lint --strict`', async () => {
-    await helm(['lint', '--strict', chart, '--set', `aws.queueURL=${queueUrl}`]);
+    await helm(['lint', '--strict', chart, '--set', `aws.queueURL=${queueUrl}`, '--set', 'clusterName=prod-a']);
   });
 
   it('renders worker and starter Deployments, ServiceAccount, ClusterRole and binding, PDBs and a metrics Service', () => {
@@ -134,6 +135,12 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
     await assert.rejects(render([], { queue: false }), /aws\.queueURL is required/);
   });
 
+  it('refuses to render without clusterName, and gives both processes the one it has', async () => {
+    await assert.rejects(render(['clusterName=']), /clusterName is required/);
+    for (const component of ['worker', 'starter'])
+      assert.equal(plainEnv(deployment(objects, component)).CLUSTER_NAME, 'prod-a');
+  });
+
   it("grants the rules of deploy/rbac/clusterrole.yaml, no more, to the pods' ServiceAccount", () => {
     const reference = parse(readFileSync(join(root, 'deploy/rbac/clusterrole.yaml'), 'utf8')) as V1ClusterRole;
     const [role] = ofKind<V1ClusterRole>(objects, 'ClusterRole');
@@ -153,7 +160,11 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
   it("gives both processes an environment the service accepts, with the service's own defaults", () => {
     // Through JSON: an empty value and an absent one both mean unset.
     const settings = (env: Record<string, string>) => JSON.parse(JSON.stringify(loadConfig(env))) as unknown;
-    assert.deepEqual(settings(values.config), settings({}), "values.yaml's config holds the service's defaults");
+    assert.deepEqual(
+      settings({ ...values.config, CLUSTER_NAME: 'prod-a' }),
+      settings({ CLUSTER_NAME: 'prod-a' }),
+      "values.yaml's config holds the service's defaults",
+    );
     const worker = plainEnv(deployment(objects, 'worker'));
     const starter = plainEnv(deployment(objects, 'starter'));
     assert.doesNotThrow(() => loadConfig(worker));
@@ -166,6 +177,8 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
   it('can set every variable the service reads: by `config`, by a chart value or from the Secret', async () => {
     const everything = await render([
       'aws.region=us-east-1',
+      'temporal.taskQueue=tnth-blue',
+      'config.CLUSTER_TAG_KEY=team',
       'temporal.tls.enabled=true',
       'temporal.tls.serverName=temporal.example.com',
       'temporal.tls.secretName=temporal-tls',

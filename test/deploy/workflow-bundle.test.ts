@@ -11,7 +11,7 @@ import type { TerminationStatus } from '../../common/status.js';
 import { baseWorkerOptions } from '../../worker/options.js';
 import { withPrebuiltWorkflowBundle, workflowBundleVariable } from '../../worker/prebuilt-bundle.js';
 import { asgTerminateEvent } from '../helpers/events.js';
-import { stackVar } from '../helpers/stack-env.js';
+import { stackVar, testCluster } from '../helpers/stack-env.js';
 import { stackClient, stackNativeConnection, uniqueTaskQueue } from '../helpers/temporal.js';
 import { Recorder, stubActivities } from '../workflows/stub-activities.js';
 import { root } from './tools.js';
@@ -62,7 +62,7 @@ describe('prebuilt workflow bundle: the one the image builds runs the terminatio
     const status = await worker.runUntil(async () => {
       const handle = await client.workflow.signalWithStart(workflowTypes.termination, {
         taskQueue,
-        workflowId: `${terminationWorkflowId(event.instanceId)}-${taskQueue}`,
+        workflowId: `${terminationWorkflowId(testCluster, event.instanceId)}-${taskQueue}`,
         args: [{ instanceId: event.instanceId }],
         signal: interruptionSignal,
         signalArgs: [event],

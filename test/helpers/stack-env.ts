@@ -4,7 +4,11 @@ import { resolve } from 'node:path';
 export const stackEnvFile = resolve(import.meta.dirname, '../../.stack/env');
 
 /** Reads `.stack/env` (KEY=VALUE lines) into process.env; variables already set win. */
+/** The CLUSTER_NAME of every tnth the tests run, unless a test names another. */
+export const testCluster = 'test';
+
 export function loadStackEnv(file = stackEnvFile): void {
+  process.env.CLUSTER_NAME ??= testCluster;
   if (!existsSync(file)) {
     throw new Error(`${file} is missing: start the local stack with \`npm run stack -- up\``);
   }

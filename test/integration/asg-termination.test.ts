@@ -24,7 +24,7 @@ import { lifecycleCalls } from '../helpers/emulator.js';
 import { activitySpans } from '../helpers/history.js';
 import { KubeFixture } from '../helpers/kube.js';
 import { startTnth, type TnthProcess } from '../helpers/processes.js';
-import { stackVar } from '../helpers/stack-env.js';
+import { stackVar, testCluster } from '../helpers/stack-env.js';
 import { stackClient, uniqueTaskQueue } from '../helpers/temporal.js';
 
 const managedTag = 'aws-node-termination-handler/managed';
@@ -113,7 +113,7 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
     const pdb = await kube.pdb({ app: appPod.metadata!.labels!.app! });
 
     await terminateInstance(group, instanceId);
-    const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+    const handle = client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId));
     const blocked = await waitFor(
       'two drain attempts refused by the PDB',
       async () => {
@@ -205,7 +205,7 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
     groups.push(group);
     const instanceId = group.instanceIds[0]!;
     assert.equal((await groupInstances(group)).get(instanceId), 'Pending:Wait');
-    const handle = client.workflow.getHandle(launchWorkflowId(instanceId));
+    const handle = client.workflow.getHandle(launchWorkflowId(testCluster, instanceId));
     const waiting = await waitFor(
       'the launch workflow waiting for the node',
       async () => (await handle.query<LaunchStatus>('status').catch(() => undefined))?.deadline !== undefined,
@@ -251,7 +251,7 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
       'the Spot termination to finish',
       async () =>
         (await client.workflow
-          .getHandle(terminationWorkflowId(instanceId))
+          .getHandle(terminationWorkflowId(testCluster, instanceId))
           .result()
           .catch(() => undefined)) as TerminationStatus | undefined,
       { timeoutMs: 90_000, intervalMs: 500 },

@@ -16,6 +16,7 @@ import { awsClients, createGroupWithHook, terminateInstance, waitFor, type Group
 import { apiStatus, KubeFixture, type KubeClients } from '../helpers/kube.js';
 import { startService, type Service } from '../helpers/service.js';
 import { stackClient } from '../helpers/temporal.js';
+import { testCluster } from '../helpers/stack-env.js';
 
 const managedTag = 'aws-node-termination-handler/managed';
 /** createGroupWithHook's groups hold at most 10 instances. */
@@ -243,7 +244,7 @@ describe('integration: 100 terminations, kwok and another controller writing the
   }
 
   async function finished(instanceId: string): Promise<TerminationStatus> {
-    const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+    const handle = client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId));
     return waitFor(
       `the termination of ${instanceId} to finish`,
       async () =>
@@ -260,7 +261,7 @@ describe('integration: 100 terminations, kwok and another controller writing the
   async function prepareAttempts(instanceIds: string[]): Promise<number[]> {
     return Promise.all(
       instanceIds.map(async (id) => {
-        const history = await client.workflow.getHandle(terminationWorkflowId(id)).fetchHistory();
+        const history = await client.workflow.getHandle(terminationWorkflowId(testCluster, id)).fetchHistory();
         const scheduled = new Set<string>();
         let attempt = 0;
         for (const event of history.events ?? []) {

@@ -26,6 +26,7 @@ import { nodeWithPod } from '../helpers/instance-node.js';
 import { KubeFixture } from '../helpers/kube.js';
 import { prebuiltBundle, startService, type Service } from '../helpers/service.js';
 import { stackClient } from '../helpers/temporal.js';
+import { testCluster } from '../helpers/stack-env.js';
 
 const managedTag = 'aws-node-termination-handler/managed';
 const aws = awsClients();
@@ -120,7 +121,7 @@ describe('integration: the lifecycle action is held from the notice to its compl
       holdQueue !== undefined,
     );
     const fault = await row.arrange?.(group);
-    const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+    const handle = client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId));
     const ctx: RowContext = {
       group,
       handle,
@@ -418,7 +419,9 @@ describe('integration: the lifecycle action is held from the notice to its compl
     } finally {
       await fault.remove();
     }
-    const status = (await client.workflow.getHandle(terminationWorkflowId(instanceId)).result()) as TerminationStatus;
+    const status = (await client.workflow
+      .getHandle(terminationWorkflowId(testCluster, instanceId))
+      .result()) as TerminationStatus;
     return { status };
   }
 

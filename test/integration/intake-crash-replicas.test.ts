@@ -21,7 +21,7 @@ import { activitySpans } from '../helpers/history.js';
 import { nodeWithPod } from '../helpers/instance-node.js';
 import { KubeFixture } from '../helpers/kube.js';
 import { startTnth, type TnthProcess } from '../helpers/processes.js';
-import { stackVar } from '../helpers/stack-env.js';
+import { stackVar, testCluster } from '../helpers/stack-env.js';
 import { stackClient, uniqueTaskQueue } from '../helpers/temporal.js';
 import { executionsOf, messagesIn, signalledEvents } from '../starter/stack.js';
 
@@ -84,7 +84,7 @@ describe('integration: the starter crashing between hand-off and delete, and thr
     let duplicatesIgnored = 0;
     for (const group of of) {
       for (const instanceId of group.instanceIds) {
-        const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+        const handle = client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId));
         const status = await waitFor(
           `the termination of ${instanceId}`,
           async () => {
@@ -148,7 +148,7 @@ describe('integration: the starter crashing between hand-off and delete, and thr
       await doomed.exited;
       await fault.remove();
       const next = start('starter', queue);
-      const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+      const handle = client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId));
       await waitFor(
         `run ${run + 1}: the redelivered message handed off to the same workflow`,
         async () => (await signalledEvents(handle)).length >= 2,

@@ -22,7 +22,7 @@ import { checkHold } from '../helpers/hold-report.js';
 import { nodeWithPod } from '../helpers/instance-node.js';
 import { KubeFixture } from '../helpers/kube.js';
 import { prebuiltBundle, startService, type Service } from '../helpers/service.js';
-import { stackVar } from '../helpers/stack-env.js';
+import { stackVar, testCluster } from '../helpers/stack-env.js';
 import { stackClient } from '../helpers/temporal.js';
 import { OwnTemporal } from '../helpers/temporal-server.js';
 import { TcpProxy } from '../starter/tcp-proxy.js';
@@ -129,7 +129,7 @@ describe('integration: long terminations live through outages and restarts', fun
     const svc = await service('apiserver', { KUBECONFIG: kubeconfig });
     const { group, instanceId, pod, pdb } = await blockedInstance(svc.queue, true);
     await terminateInstance(group, instanceId);
-    const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+    const handle = client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId));
     await draining(handle);
     await proxy.down();
     const downAt = Date.now();
@@ -156,7 +156,7 @@ describe('integration: long terminations live through outages and restarts', fun
     cleanups.push(() => fault.remove());
     await terminateInstance(group, instanceId);
     const throttledAt = Date.now();
-    const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+    const handle = client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId));
     await sleep(outageSeconds * 1000);
     const status = await handle.query(statusQuery);
     assert.equal(status.phase, 'ResolvingNode', 'the termination kept retrying DescribeInstances');
@@ -181,7 +181,7 @@ describe('integration: long terminations live through outages and restarts', fun
     const { group, instanceId, pod, pdb } = await blockedInstance(svc.queue, true);
     let own = await server.client();
     await terminateInstance(group, instanceId);
-    const id = terminationWorkflowId(instanceId);
+    const id = terminationWorkflowId(testCluster, instanceId);
     await draining(own.client.workflow.getHandle(id));
     await own.connection.close();
     await server.stop();
@@ -224,7 +224,7 @@ describe('integration: long terminations live through outages and restarts', fun
     });
     const deliver = () => aws.sqs.send(new SendMessageCommand({ QueueUrl: svc.queue.url, MessageBody: notice!.raw }));
     await deliver();
-    const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+    const handle = client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId));
     await waitFor(
       'the termination to give up',
       async () => (await handle.query(statusQuery).catch(() => undefined))?.phase === 'Failed',

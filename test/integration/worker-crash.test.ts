@@ -14,7 +14,7 @@ import { lifecycleCalls } from '../helpers/emulator.js';
 import { nodeWithPod } from '../helpers/instance-node.js';
 import { KubeFixture } from '../helpers/kube.js';
 import { startTnth, type TnthProcess } from '../helpers/processes.js';
-import { stackVar } from '../helpers/stack-env.js';
+import { stackVar, testCluster } from '../helpers/stack-env.js';
 import { stackClient, uniqueTaskQueue } from '../helpers/temporal.js';
 
 const hookTimeoutSeconds = 60;
@@ -81,7 +81,7 @@ describe('integration: a worker killed mid-drain (invariant 6)', function () {
     const second = startTnth('worker', env);
     processes.push(second);
 
-    const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+    const handle = client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId));
     await waitFor(
       'a drain attempt on the second worker',
       async () => ((await handle.query(statusQuery)).attempt >= 2 ? true : undefined),

@@ -18,7 +18,7 @@ import { lifecycleCalls } from '../helpers/emulator.js';
 import { nodeWithPod } from '../helpers/instance-node.js';
 import { KubeFixture } from '../helpers/kube.js';
 import { startTnth, type TnthProcess } from '../helpers/processes.js';
-import { stackVar } from '../helpers/stack-env.js';
+import { stackVar, testCluster } from '../helpers/stack-env.js';
 import { stackClient, uniqueTaskQueue } from '../helpers/temporal.js';
 
 const kubeletHold = 'tnth.test/kubelet-running';
@@ -110,7 +110,7 @@ describe('integration: a worker on the node it drains hands the drain over', fun
       body: [{ op: 'remove', path: '/metadata/finalizers' }],
     });
 
-    const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+    const handle = client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId));
     const status = (await handle.result()) as TerminationStatus;
     assert.equal(status.phase, 'Done');
     assert.equal(status.attempt, 1, 'the hand-over counted as a failed attempt');

@@ -199,6 +199,10 @@ describe('drain on the real API server: the cases kubectl drain decides', functi
       ),
     );
     await kube.podGone(nameOf(ordinary));
+    // The drain sees it gone at its next look (a round each second, from the watch cache).
+    await until('the drain to see the ordinary pod gone', () =>
+      Promise.resolve(drain.heartbeats.at(-1)?.left?.every((l) => l.pod !== idOf(ordinary)) ?? false),
+    );
     const seen = drain.heartbeats.length;
     await until('five heartbeats more', () => Promise.resolve(drain.heartbeats.length >= seen + 5));
     assert.equal(drain.endedAt, undefined, 'the drain keeps waiting for the pod of the deleted namespace');

@@ -11,9 +11,12 @@ import {
   webhookSettings,
 } from '../../common/config.js';
 
+/** CLUSTER_NAME, which every process needs. */
+const cluster = { CLUSTER_NAME: 'prod-a' };
+
 function problems(env: Record<string, string>): string[] {
   try {
-    loadConfig(env);
+    loadConfig({ ...cluster, ...env });
   } catch (error) {
     assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
     return error.problems;
@@ -23,7 +26,7 @@ function problems(env: Record<string, string>): string[] {
 
 describe('configuration: every bad or contradictory value stops the process with the variable and the rule', () => {
   it('takes NTH defaults when nothing is set', () => {
-    const config = loadConfig({});
+    const config = loadConfig(cluster);
     const settings = runbookSettings(config);
     assert.equal(settings.drain.nodeTerminationGracePeriodSeconds, 120);
     assert.equal(settings.drain.podTerminationGracePeriodSeconds, -1);
@@ -32,7 +35,7 @@ describe('configuration: every bad or contradictory value stops the process with
     assert.equal(settings.drainRetryIntervalSeconds, 20);
     assert.equal(settings.checkTagBeforeDraining, true);
     assert.equal(settings.managedTag, 'aws-node-termination-handler/managed');
-    assert.equal(config.TEMPORAL_TASK_QUEUE, 'tnth-termination');
+    assert.equal(config.TEMPORAL_TASK_QUEUE, 'tnth-termination-prod-a', 'the cluster names the task queue');
     assert.equal(webhookSettings(config), undefined);
   });
 
@@ -119,6 +122,20 @@ describe('configuration: every bad or contradictory value stops the process with
     });
   }
 
+  it('refuses to start without CLUSTER_NAME or with one no EKS cluster could have, naming it', () => {
+    for (const env of [{}, { CLUSTER_NAME: '' }, { CLUSTER_NAME: 'has space' }, { CLUSTER_NAME: '-dash' }]) {
+      let problems: string[] = [];
+      try {
+        loadConfig(env);
+      } catch (error) {
+        if (error instanceof ConfigError) problems = error.problems;
+      }
+      assert.match(problems.join('\n'), /^CLUSTER_NAME=/m, JSON.stringify(env));
+    }
+    assert.equal(loadConfig({ CLUSTER_NAME: 'prod_a-1' }).CLUSTER_NAME, 'prod_a-1');
+    assert.equal(loadConfig({ CLUSTER_NAME: 'a', TEMPORAL_TASK_QUEUE: 'own' }).TEMPORAL_TASK_QUEUE, 'own');
+  });
+
   it('names every problem at once, not only the first', () => {
     assert.equal(problems({ DRY_RUN: 'maybe', TAINT_EFFECT: 'x', POD_TERMINATION_GRACE_PERIOD: '-5' }).length, 3);
   });
@@ -127,6 +144,7 @@ describe('configuration: every bad or contradictory value stops the process with
     const dir = mkdtempSync(join(tmpdir(), 'tnth-config-'));
     writeFileSync(join(dir, 'template.json'), '{"text":"{{ .InstanceID }} on {{ .NodeName }}"}');
     const config = loadConfig({
+      ...cluster,
       WEBHOOK_URL: 'https://hooks.example/T000/SECRET',
       WEBHOOK_HEADERS: '{"Authorization":"Bearer s3cret"}',
       WEBHOOK_TEMPLATE_FILE: join(dir, 'template.json'),
@@ -143,12 +161,12 @@ describe('configuration: every bad or contradictory value stops the process with
   });
 
   it('reads LIFECYCLE_HOOK_NAMES as the hooks tnth owns, every hook when unset or empty', () => {
-    const some = loadConfig({ LIFECYCLE_HOOK_NAMES: 'tnth-drain, karpenter-hook ,,' });
+    const some = loadConfig({ ...cluster, LIFECYCLE_HOOK_NAMES: 'tnth-drain, karpenter-hook ,,' });
     assert.deepEqual(some.LIFECYCLE_HOOK_NAMES, ['tnth-drain', 'karpenter-hook']);
     assert.equal(ownsLifecycleHook(some, 'tnth-drain'), true);
     assert.equal(ownsLifecycleHook(some, 'other-tool'), false);
     for (const env of [{}, { LIFECYCLE_HOOK_NAMES: '' }, { LIFECYCLE_HOOK_NAMES: ' , ' }]) {
-      assert.equal(ownsLifecycleHook(loadConfig(env), 'any-hook'), true, JSON.stringify(env));
+      assert.equal(ownsLifecycleHook(loadConfig({ ...cluster, ...env }), 'any-hook'), true, JSON.stringify(env));
     }
   });
 });

@@ -2,12 +2,15 @@ import assert from 'node:assert/strict';
 import { defaultTaskQueue } from '../../common/names.js';
 import { ConfigError, loadStarterConfig } from '../../starter/config.js';
 
+/** CLUSTER_NAME, which every process needs. */
+const cluster = { CLUSTER_NAME: 'prod-a' };
+
 const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/tnth';
 
 describe('starter: configuration from the environment', () => {
   it('fills in defaults for everything but QUEUE_URL', () => {
-    const config = loadStarterConfig({ QUEUE_URL: queueUrl });
-    assert.equal(config.TEMPORAL_TASK_QUEUE, defaultTaskQueue);
+    const config = loadStarterConfig({ ...cluster, QUEUE_URL: queueUrl });
+    assert.equal(config.TEMPORAL_TASK_QUEUE, `${defaultTaskQueue}-prod-a`, 'the cluster names the task queue');
     assert.equal(config.STARTER_POLLERS, 4);
     assert.equal(config.ENABLE_PROMETHEUS_SERVER, false);
     assert.equal(config.PROMETHEUS_SERVER_PORT, 9092);
@@ -15,7 +18,7 @@ describe('starter: configuration from the environment', () => {
 
   it('refuses to start without QUEUE_URL, naming it', () => {
     assert.throws(
-      () => loadStarterConfig({}),
+      () => loadStarterConfig(cluster),
       (error: Error) => error instanceof ConfigError && /QUEUE_URL: required/.test(error.message),
     );
   });
@@ -24,6 +27,7 @@ describe('starter: configuration from the environment', () => {
     assert.throws(
       () =>
         loadStarterConfig({
+          ...cluster,
           QUEUE_URL: 'not a url',
           STARTER_POLLERS: 'four',
           ENABLE_PROMETHEUS_SERVER: 'yes',
@@ -48,6 +52,7 @@ describe('starter: configuration from the environment', () => {
 
   it('reads numbers and booleans from their text', () => {
     const config = loadStarterConfig({
+      ...cluster,
       QUEUE_URL: queueUrl,
       STARTER_POLLERS: '8',
       ENABLE_PROMETHEUS_SERVER: 'true',

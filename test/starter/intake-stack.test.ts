@@ -5,7 +5,7 @@ import type { InterruptionEvent } from '../../common/events.js';
 import { searchAttributes } from '../../common/search-attributes.js';
 import { workflowFor } from '../../starter/routing.js';
 import { awsClients, createQueue, uniqueName, waitFor, type QueueRef } from '../helpers/aws.js';
-import { stackVar } from '../helpers/stack-env.js';
+import { stackVar, testCluster } from '../helpers/stack-env.js';
 import { stackClient } from '../helpers/temporal.js';
 import { readBadFixture } from './fixtures.js';
 import { goodMessages } from './message-expectations.js';
@@ -69,12 +69,12 @@ describe('intake against the stack: SQS (AWS emulator) and Temporal', function (
     });
 
     for (const [fixture, { events }] of Object.entries(goodMessages).filter(([, m]) => m.events.length > 0)) {
-      it(`${fixture}: ${events.map((e) => `${e.kind} -> ${workflowFor(e).workflowType}`).join(', ')}`, async () => {
+      it(`${fixture}: ${events.map((e) => `${e.kind} -> ${workflowFor(testCluster, e).workflowType}`).join(', ')}`, async () => {
         const { body, renamed } = withFreshInstances(fixture);
         renamed.forEach((fresh) => instanceIds.add(fresh));
         await send(sqs, queue.url, body);
         for (const event of expectedEvents(fixture, renamed)) {
-          const { workflowId, workflowType } = workflowFor(event);
+          const { workflowId, workflowType } = workflowFor(testCluster, event);
           const handle = client.workflow.getHandle(workflowId);
           await waitFor(`${workflowId} to start`, () => exists(handle));
           const description = await handle.describe();
@@ -138,7 +138,7 @@ describe('intake against the stack: SQS (AWS emulator) and Temporal', function (
       await starter.stop();
     }
     const [event] = expectedEvents('asg-terminate.notification.json', renamed);
-    const handle = client.workflow.getHandle(workflowFor(event!).workflowId);
+    const handle = client.workflow.getHandle(workflowFor(testCluster, event!).workflowId);
     const signalled = await signalledEvents(handle);
     assert.equal(signalled.length, 5);
     assert.equal(new Set(signalled.map((e) => e.eventId)).size, 1, 'every copy carries the same event id');
@@ -166,7 +166,7 @@ describe('intake against the stack: SQS (AWS emulator) and Temporal', function (
         assert.ok(instanceId);
         instanceIds.add(instanceId);
         const handle = client.workflow.getHandle(
-          workflowFor(expectedEvents('spot-interruption.eventbridge.json', renamed)[0]!).workflowId,
+          workflowFor(testCluster, expectedEvents('spot-interruption.eventbridge.json', renamed)[0]!).workflowId,
         );
         const failedBefore = await failures();
         await send(sqs, queue.url, body);
@@ -253,7 +253,7 @@ describe('intake against the stack: SQS (AWS emulator) and Temporal', function (
       await send(sqs, QueueUrl, body);
       const [event] = expectedEvents('rebalance-recommendation.eventbridge.json', renamed);
       await waitFor('a good message after the bad ones', () =>
-        exists(client.workflow.getHandle(workflowFor(event!).workflowId)),
+        exists(client.workflow.getHandle(workflowFor(testCluster, event!).workflowId)),
       );
       await waitFor('the queue to be empty', async () => (await messagesIn(sqs, QueueUrl)) === 0);
     } finally {

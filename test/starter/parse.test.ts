@@ -6,6 +6,7 @@ import { messageKinds } from '../../starter/messages/registry.js';
 import { workflowFor } from '../../starter/routing.js';
 import { badFixtureNames, goodFixtureNames, readBadFixture, readGoodFixture } from './fixtures.js';
 import { badMessages, goodMessages } from './message-expectations.js';
+import { testCluster } from '../helpers/stack-env.js';
 
 describe('starter: message parsing over the fixtures', () => {
   it('has an expectation for every fixture and a fixture for every expectation', () => {
@@ -101,18 +102,28 @@ describe('starter: workflow routing', () => {
   const event = (kind: InterruptionEvent['kind']): InterruptionEvent =>
     ({ kind, instanceId: 'i-0a1b2c3d4e5f60001', time: '2024-05-01T12:00:00Z', eventId: 'e1' }) as InterruptionEvent;
 
+  it("gives two clusters' workflows of one instance different ids", () => {
+    const instance = event('spot-interruption');
+    assert.notEqual(workflowFor('prod-a', instance).workflowId, workflowFor('prod-b', instance).workflowId);
+  });
+
   it('sends launch lifecycle actions to the launch workflow and every other kind to the termination workflow', () => {
     for (const kind of interruptionKinds) {
-      const target = workflowFor(event(kind));
+      const target = workflowFor(testCluster, event(kind));
       if (kind === 'asg-launch') {
         assert.deepEqual(target, {
           workflowType: workflowTypes.launch,
-          workflowId: launchWorkflowId('i-0a1b2c3d4e5f60001'),
+          workflowId: launchWorkflowId(testCluster, 'i-0a1b2c3d4e5f60001'),
+          legacyWorkflowId: 'launch-i-0a1b2c3d4e5f60001',
         });
       } else {
         assert.deepEqual(
           target,
-          { workflowType: workflowTypes.termination, workflowId: terminationWorkflowId('i-0a1b2c3d4e5f60001') },
+          {
+            workflowType: workflowTypes.termination,
+            workflowId: terminationWorkflowId(testCluster, 'i-0a1b2c3d4e5f60001'),
+            legacyWorkflowId: 'termination-i-0a1b2c3d4e5f60001',
+          },
           kind,
         );
       }

@@ -21,6 +21,7 @@ import { awsClients, uniqueName } from '../helpers/aws.js';
 import { stackClient } from '../helpers/temporal.js';
 import { uniqueTaskQueue } from '../helpers/temporal.js';
 import { readGoodFixture } from './fixtures.js';
+import { testCluster } from '../helpers/stack-env.js';
 
 /** A fresh 17-digit instance id: workflow ids derive from it, so tests sharing the stack never meet. */
 export const freshInstanceId = (): string => `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
@@ -70,6 +71,7 @@ export function startStarter(
   const taskQueue = uniqueTaskQueue('intake');
   const config = loadStarterConfig({
     ...process.env,
+    CLUSTER_NAME: testCluster,
     QUEUE_URL: queueUrl,
     TEMPORAL_TASK_QUEUE: taskQueue,
     STARTER_POLLERS: '2',
@@ -95,8 +97,8 @@ export function startStarter(
 
 /** The workflow ids an instance can have; the tests terminate whichever exist. */
 export const workflowIdsOf = (instanceId: string): string[] => [
-  terminationWorkflowId(instanceId),
-  launchWorkflowId(instanceId),
+  terminationWorkflowId(testCluster, instanceId),
+  launchWorkflowId(testCluster, instanceId),
 ];
 
 export async function exists(handle: WorkflowHandle): Promise<boolean> {

@@ -13,6 +13,7 @@ import {
 import { startTnth, type TnthProcess } from '../helpers/processes.js';
 import { stackClient, uniqueTaskQueue } from '../helpers/temporal.js';
 import { exists, messagesIn, send, signalledEvents, terminateAll, withFreshInstances } from './stack.js';
+import { testCluster } from '../helpers/stack-env.js';
 
 describe('tnth starter as a process, on the stack', function () {
   this.timeout(120_000);
@@ -60,7 +61,7 @@ describe('tnth starter as a process, on the stack', function () {
     const messageId = await send(sqs, queue.url, body);
     await waitFor(
       'the termination workflow',
-      () => exists(client.workflow.getHandle(terminationWorkflowId(instanceId))),
+      () => exists(client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId))),
       {
         timeoutMs: 30_000,
       },
@@ -107,7 +108,7 @@ describe('tnth starter as a process, on the stack', function () {
       });
 
       await terminateInstance(group, instanceId);
-      const handle = client.workflow.getHandle(terminationWorkflowId(instanceId));
+      const handle = client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId));
       await waitFor('the termination workflow', () => exists(handle), { timeoutMs: 30_000 });
       const [event, ...more] = await signalledEvents(handle);
       assert.deepEqual(more, []);

@@ -10,7 +10,8 @@ import { asgTerminateEvent } from '../helpers/events.js';
 import { uniqueTaskQueue } from '../helpers/temporal.js';
 import { testWorker } from '../helpers/workflow-worker.js';
 import { useStack } from './harness.js';
-import { Recorder, stubActivities } from './stub-activities.js';
+import { Recorder, stubActivities, type StubBehaviour } from './stub-activities.js';
+import { testCluster } from '../helpers/stack-env.js';
 
 /** The ApplicationFailure a failed workflow closed with. */
 const failureOf = (error: unknown) =>
@@ -27,15 +28,18 @@ describe('launch workflow: completes the hook by what the wait for the node saw,
   const stack = useStack();
 
   /** One launch workflow on its own task queue, with `waitForNodeReady` as given (hook timeout 300 s). */
-  async function runLaunch(waitForNodeReady: Activities['waitForNodeReady']): Promise<LaunchRun> {
+  async function runLaunch(
+    waitForNodeReady: Activities['waitForNodeReady'],
+    behaviour: StubBehaviour = {},
+  ): Promise<LaunchRun> {
     const event = { ...asgTerminateEvent(), kind: 'asg-launch' as const };
     const rec = new Recorder();
     const taskQueue = uniqueTaskQueue('launch');
-    const worker = await testWorker(stack.native, taskQueue, { ...stubActivities(rec), waitForNodeReady });
+    const worker = await testWorker(stack.native, taskQueue, { ...stubActivities(rec, behaviour), waitForNodeReady });
     return worker.runUntil(async () => {
       const handle = await stack.client.workflow.signalWithStart(workflowTypes.launch, {
         taskQueue,
-        workflowId: `${launchWorkflowId(event.instanceId)}-${taskQueue}`,
+        workflowId: `${launchWorkflowId(testCluster, event.instanceId)}-${taskQueue}`,
         args: [{ instanceId: event.instanceId }],
         signal: interruptionSignal,
         signalArgs: [event],
@@ -66,6 +70,25 @@ describe('launch workflow: completes the hook by what the wait for the node saw,
     );
     const roomMs = seen!.scheduleToCloseMs - untilDeadlineMs;
     assert.ok(roomMs >= 5_000 && roomMs <= 15_000, `the wait may run ${roomMs} ms past its deadline`);
+  });
+
+  it("leaves another cluster's launch to it: no wait, no completion", async () => {
+    let waited = false;
+    const { rec, status, error } = await runLaunch(
+      () => {
+        waited = true;
+        return Promise.resolve({ nodeName: undefined, ready: false });
+      },
+      { settings: { clusterName: 'prod-a' }, instanceTags: { 'eks:cluster-name': 'prod-b' } },
+    );
+    assert.equal(error, undefined);
+    assert.equal(status.phase, 'OtherCluster');
+    assert.equal(waited, false);
+    assert.equal(rec.completions.length, 0);
+    assert.deepEqual(
+      rec.ownershipNotes.map((n) => n.owner),
+      ['other-cluster'],
+    );
   });
 
   it('completes with ABANDON when the node was not Ready by the deadline', async () => {

@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Activities } from '../../activities/index.js';
+import type { OwnershipNote } from '../../activities/ownership.js';
 import type { LifecycleHeartbeatInput } from '../../activities/aws/lifecycle-heartbeat.js';
 import type { LifecycleTarget } from '../../common/lifecycle.js';
 import type { LifecycleResult, RunbookSettings } from '../../common/settings.js';
@@ -49,6 +50,8 @@ export class Recorder {
   heartbeatsRunning = 0;
   maxHeartbeatsRunning = 0;
   prepared = 0;
+  describes = 0;
+  readonly ownershipNotes: OwnershipNote[] = [];
   /** The taints of each prepareNode call, with when it came. */
   readonly preparations: { at: number; taints: string[] }[] = [];
 }
@@ -75,6 +78,10 @@ export interface StubBehaviour {
   drainRefused?: string;
   /** prepareNode fails for good with this type (RBAC's 403, say). */
   prepareNodeRefused?: string;
+  /** The instance's EC2 tags (default none). */
+  instanceTags?: Record<string, string>;
+  /** DescribeInstances takes this long (an EC2 outage that ends). */
+  describeMs?: number;
 }
 
 /** Activities with the real names and types, recording every start and stop in `rec`. */
@@ -83,14 +90,21 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
   const nodeName = 'nodeName' in behaviour ? behaviour.nodeName : 'ip-10-0-1-23.ec2.internal';
   return {
     runbookSettings: () => Promise.resolve(settings),
-    describeInstance: (instanceId: string) =>
-      Promise.resolve({
+    describeInstance: async (instanceId: string) => {
+      rec.describes += 1;
+      if (behaviour.describeMs) await beatFor(Context.current(), behaviour.describeMs);
+      return {
         instanceId,
         privateDnsName: nodeName,
         availabilityZone: 'us-east-1a',
         state: 'running',
-        tags: {},
-      }),
+        tags: behaviour.instanceTags ?? {},
+      };
+    },
+    noteOwnership: (note) => {
+      rec.ownershipNotes.push(note);
+      return Promise.resolve();
+    },
     findNode: () =>
       Promise.resolve(
         nodeName === undefined
@@ -205,4 +219,9 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
 async function beat(ctx: Context): Promise<void> {
   ctx.heartbeat();
   await ctx.sleep(100);
+}
+
+async function beatFor(ctx: Context, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) await beat(ctx);
 }

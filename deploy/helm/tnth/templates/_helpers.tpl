@@ -50,8 +50,12 @@ and the HTTP servers the probes and Prometheus use.
   value: {{ required "temporal.address is required" .Values.temporal.address | quote }}
 - name: TEMPORAL_NAMESPACE
   value: {{ .Values.temporal.namespace | quote }}
+- name: CLUSTER_NAME
+  value: {{ required "clusterName is required: the cluster this release serves (its EKS cluster name)" .Values.clusterName | quote }}
+{{- with .Values.temporal.taskQueue }}
 - name: TEMPORAL_TASK_QUEUE
-  value: {{ .Values.temporal.taskQueue | quote }}
+  value: {{ . | quote }}
+{{- end }}
 {{- with .Values.temporal.tls }}
 {{- if .enabled }}
 - name: TEMPORAL_TLS
