@@ -84,7 +84,7 @@ describe('docker-compose.yml: the local stack, the service and a demo, checked b
     assert.deepEqual(Object.keys(services).sort(), ['aws', 'demo', 'kubernetes', 'starter', 'temporal', 'worker']);
   });
 
-  it('starts the Temporal dev server with the Web UI and the five search attributes as Keyword', () => {
+  it('starts the Temporal dev server with the Web UI and the search attributes as Keyword', () => {
     const command = services.temporal!.command!;
     assert.deepEqual(command.slice(0, 2), ['server', 'start-dev']);
     assert.equal(command[command.indexOf('--ip') + 1], '0.0.0.0', 'reachable from the other containers');
