@@ -79,7 +79,7 @@ describe('dev/compose/demo.ts: the compose demo gives the service a termination 
     } finally {
       demo.kill();
     }
-    assert.match(output, /watch it: http:\/\/\S+\/namespaces\/default\/workflows\/termination-i-/);
+    assert.match(output, /watch it: http:\/\/\S+\/namespaces\/default\/workflows\/termination-test-i-/);
     assert.match(output, /termination Done: lifecycle action CONTINUE/);
 
     const calls = await lifecycleCalls({ group });
