@@ -10,6 +10,8 @@ export interface OwnershipNote {
   cluster?: string;
   /** Ours, but not handled (CHECK_TAG_BEFORE_DRAINING). */
   notManaged?: boolean;
+  /** This worker's CLUSTER_NAME. */
+  clusterName?: string;
 }
 
 /** Terminations looked at for the share of other clusters' instances. */
@@ -42,19 +44,35 @@ export function createOwnershipActivities({ onIgnored, expectOtherClusters = fal
   };
 
   function record(note: OwnershipNote): void {
+    // Left alone for want of MANAGED_TAG: counted, and already in the window as ours or untagged.
+    if (note.notManaged) {
+      onIgnored?.('not-managed');
+      return;
+    }
     const foreign = note.owner === 'other-cluster';
     if (foreign) onIgnored?.('other-cluster');
-    else if (note.notManaged) onIgnored?.('not-managed');
     recent.push(foreign);
     if (recent.length > windowSize) recent.shift();
     if (foreign && note.cluster) clusters.set(note.cluster, (clusters.get(note.cluster) ?? 0) + 1);
     const foreignCount = recent.filter(Boolean).length;
-    if (expectOtherClusters || foreignCount < minimumForeign || foreignCount / recent.length < warnShare) return;
+    if (foreignCount < minimumForeign || foreignCount / recent.length < warnShare) return;
     if (Date.now() - warnedAt < warnEveryMs) return;
     warnedAt = Date.now();
+    const others = [...clusters.keys()].slice(0, 10).join(', ');
+    if (foreignCount === recent.length) {
+      // Not one of ours: more likely a CLUSTER_NAME that the instances' tags do not use.
+      Context.current().log.warn(
+        `every one of the last ${recent.length} terminations was of another cluster's instance (${others}), none of ` +
+          `CLUSTER_NAME=${note.clusterName ?? '?'}: if that is not the name the instances' cluster tags carry ` +
+          '(aws:eks:cluster-name, eks:cluster-name, kubernetes.io/cluster/<name>, or CLUSTER_TAG_KEY), tnth drains nothing.',
+        { foreignCount, window: recent.length },
+      );
+      return;
+    }
+    if (expectOtherClusters) return;
     Context.current().log.warn(
       `${foreignCount} of the last ${recent.length} terminations were of other clusters' instances ` +
-        `(${[...clusters.keys()].slice(0, 10).join(', ')}): tnth ignores them, but if several clusters' ` +
+        `(${others}): tnth ignores them, but if several clusters' ` +
         'starters poll one queue, each takes events another cluster needs and that cluster never drains ' +
         "those nodes: give each cluster its own queue (an account-wide EventBridge rule can target every cluster's queue). " +
         "If this queue already is this cluster's own copy of an account-wide stream, set EXPECT_OTHER_CLUSTERS=true.",

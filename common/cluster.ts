@@ -1,8 +1,11 @@
 // Which cluster an EC2 instance belongs to, read from its tags: many clusters share one account (and
 // often one account-wide EventBridge rule) and one Temporal namespace, and each handles its own.
 
-/** An EKS cluster name: 1 to 100 of letters, digits, `-` and `_`, starting with a letter or digit. */
-export const clusterNamePattern = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+/**
+ * A cluster's name as its tags carry it: an EKS name (letters, digits, `-`, `_`) or a kOps or Cluster
+ * API one, which is a DNS name (`prod.k8s.local`); at most 253 characters, alphanumeric at both ends.
+ */
+export const clusterNamePattern = /^[0-9A-Za-z]([A-Za-z0-9._-]{0,251}[0-9A-Za-z])?$/;
 
 const kubernetesClusterTag = 'kubernetes.io/cluster/';
 

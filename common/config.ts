@@ -35,7 +35,7 @@ const schema = z.object({
     blankIsUnset,
     z
       .string({ error: 'required: the name of the cluster this tnth serves (its EKS cluster name)' })
-      .regex(clusterNamePattern, '1 to 100 letters, digits, - or _, starting with a letter or digit'),
+      .regex(clusterNamePattern, '1 to 253 letters, digits, ., - or _, a letter or digit at both ends'),
   ),
   CLUSTER_TAG_KEY: optionalText,
   // The queue is this cluster's copy of an account-wide stream: other clusters' instances are expected.
@@ -202,6 +202,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventAnnotations(config);
   } catch (error) {
     problems.push(`KUBERNETES_EVENTS_EXTRA_ANNOTATIONS: ${(error as Error).message}`);
+  }
+  if (config.TEMPORAL_TASK_QUEUE === defaultTaskQueue) {
+    problems.push(
+      `TEMPORAL_TASK_QUEUE=${defaultTaskQueue}: the task queue of releases before CLUSTER_NAME, whose workflows this release cannot replay; leave it unset (${defaultTaskQueue}-${config.CLUSTER_NAME}) and let the old release finish there (README: "Many clusters")`,
+    );
   }
   if ((config.TEMPORAL_TLS_CERT_FILE === undefined) !== (config.TEMPORAL_TLS_KEY_FILE === undefined)) {
     problems.push('TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE: mTLS needs both');

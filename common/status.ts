@@ -49,6 +49,11 @@ export interface TerminationStatus {
   podsLeft: PodLeft[];
   /** Pods the drain evicted, `namespace/name`. */
   podsEvicted: string[];
+  /**
+   * Pods the drain stopped waiting for (SKIP_WAIT_FOR_DELETE_TIMEOUT, or a stopped instance): still
+   * there, their kubelet not finishing them. Absent in runs carried before it existed.
+   */
+  podsNotWaitedFor?: string[];
   /** The first lifecycle action (the one most instances have); the same entry as `lifecycleActions[0]`. */
   lifecycle: LifecycleActionStatus | undefined;
   /** Every lifecycle action this termination holds or held, one per token, in arrival order. */

@@ -74,6 +74,16 @@ async function processMessage(message: QueueMessage, context: BatchContext): Pro
   const handOffs = await Promise.allSettled(events.map((event) => handOffOne(event, context)));
   const failures = handOffs.filter((outcome) => outcome.status === 'rejected');
   if (failures.length > 0) {
+    const refused = failures.find((f) => isInvalidArgument(f.reason));
+    if (refused) {
+      // Not an outage but a request Temporal refuses (a search attribute the namespace lacks, say):
+      // no wait fixes it, so it is said loudly, per message.
+      logger.error(
+        { messageId, receiveCount, messageType: result.messageType, error: String(refused.reason) },
+        'Temporal refused the hand-off as invalid; the message stays in the queue until that is fixed',
+      );
+      return 'hand-off-failed';
+    }
     // While Temporal is down this is the rule, said once by the availability gate, not per message.
     logger.debug(
       { messageId, receiveCount, messageType: result.messageType, error: String(failures[0]?.reason) },
@@ -104,3 +114,13 @@ async function handOffOne(event: InterruptionEvent, context: BatchContext): Prom
     throw error;
   }
 }
+
+/** gRPC's INVALID_ARGUMENT, anywhere in the error's causes. */
+function isInvalidArgument(error: unknown): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if ((current as { code?: unknown }).code === grpcInvalidArgument) return true;
+  }
+  return false;
+}
+
+const grpcInvalidArgument = 3;

@@ -1,4 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
 import type { InterruptionEvent } from '../common/events.js';
 import { interruptionSignal, type WorkflowInput } from '../common/names.js';
@@ -54,10 +55,15 @@ export function temporalHandOff(
   };
 }
 
+/** How long the answer "the old task queue has workers" is trusted. */
+const pollersKnownMs = 60_000;
+const pollersSeen = new Map<string, { at: number; polled: boolean }>();
+
 /**
- * A workflow a release before CLUSTER_NAME started for the instance, still open on the old workers
- * (see the README's upgrade): it takes the event, so the instance is never handled twice across
- * the upgrade. Its absence costs one signal that finds nothing.
+ * A workflow a release before CLUSTER_NAME started for the instance, still running on the old
+ * workers (see the README's upgrade): it takes the event, so the instance is never handled twice
+ * across the upgrade. Only while old workers poll its task queue: a workflow nobody runs any more
+ * would swallow the event, which then goes to a new workflow instead.
  */
 async function handedToLegacy(
   client: Client,
@@ -65,13 +71,33 @@ async function handedToLegacy(
   event: InterruptionEvent,
   timeoutMs: number,
 ): Promise<boolean> {
+  const handle = client.workflow.getHandle(legacyWorkflowId);
+  const within = <T>(call: () => Promise<T>) => client.connection.withDeadline(Date.now() + timeoutMs, call);
+  let taskQueue: string;
   try {
-    await client.connection.withDeadline(Date.now() + timeoutMs, () =>
-      client.workflow.getHandle(legacyWorkflowId).signal(interruptionSignal, event),
-    );
-    return true;
+    const description = await within(() => handle.describe());
+    if (description.status.name !== 'RUNNING') return false;
+    taskQueue = description.taskQueue;
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return false;
     throw error;
   }
+  if (!(await hasPollers(client, taskQueue, timeoutMs))) return false;
+  await within(() => handle.signal(interruptionSignal, event));
+  return true;
+}
+
+async function hasPollers(client: Client, taskQueue: string, timeoutMs: number): Promise<boolean> {
+  const known = pollersSeen.get(taskQueue);
+  if (known && Date.now() - known.at < pollersKnownMs) return known.polled;
+  const { pollers } = await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+    client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    }),
+  );
+  const polled = (pollers?.length ?? 0) > 0;
+  pollersSeen.set(taskQueue, { at: Date.now(), polled });
+  return polled;
 }

@@ -6,6 +6,7 @@ import { defaultAvailabilitySettings, TemporalAvailability } from './availabilit
 import { processBatch, type BatchContext } from './batch.js';
 import { ownsLifecycleHook } from '../common/config.js';
 import type { StarterConfig } from './config.js';
+import { searchAttributeNames } from '../common/search-attributes.js';
 import { temporalHandOff, type HandOff } from './hand-off.js';
 import { StarterMetrics } from './metrics.js';
 import { poll } from './poller.js';
@@ -98,6 +99,7 @@ export async function runStarter(config: StarterConfig, options: StarterOptions)
       'starter polling',
     );
     await checkQueue(context.queue, handOffTimeoutMs, logger);
+    void checkSearchAttributes(client, config.TEMPORAL_NAMESPACE, logger);
     await Promise.all(Array.from({ length: config.STARTER_POLLERS }, () => poll(context, availability, signal)));
     // Messages still held go back to the queue for another starter.
     await availability.settled();
@@ -117,5 +119,27 @@ async function checkQueue(queue: MessageQueue, handOffTimeoutMs: number, logger:
     }
   } catch (error) {
     logger.warn({ err: error }, 'could not read the queue attributes to check them (sqs:GetQueueAttributes)');
+  }
+}
+
+/**
+ * Says at start, as an error, which of the workflows' search attributes the namespace lacks: Temporal
+ * refuses every hand-off that sets one it does not know. Temporal down, or an identity that may not
+ * list them, is no reason to stop: the hand-offs say the rest.
+ */
+async function checkSearchAttributes(client: Client, namespace: string, logger: Logger): Promise<void> {
+  try {
+    const { customAttributes } = await client.connection.withDeadline(Date.now() + 10_000, () =>
+      client.connection.operatorService.listSearchAttributes({ namespace }),
+    );
+    const missing = searchAttributeNames.filter((name) => !(name in (customAttributes ?? {})));
+    if (missing.length > 0) {
+      logger.error(
+        { namespace, missing },
+        `namespace ${namespace} lacks the search attributes ${missing.join(', ')}: Temporal refuses every hand-off until they exist (temporal operator search-attribute create --name <name> --type Keyword)`,
+      );
+    }
+  } catch (error) {
+    logger.debug({ error: String(error) }, 'could not list the namespace search attributes');
   }
 }

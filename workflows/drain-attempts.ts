@@ -33,7 +33,7 @@ export interface DrainPlace {
 }
 
 /** A stopped or terminated instance runs no kubelet: the drain waits for no pod's deletion. */
-const kubeletGone = (events: InterruptionEvent[]) =>
+export const kubeletGone = (events: InterruptionEvent[]) =>
   events.some((e) => e.kind === 'state-change' && (e.state === 'stopped' || e.state === 'terminated'));
 
 /** Ends this run and continues the workflow as new from `place` (throws ContinueAsNew). */
@@ -144,6 +144,12 @@ export class DrainAttempts {
         state.status.lastError = undefined;
         // Results recorded before the drain named its pods carry a count; running workflows replay them.
         if (Array.isArray(drained?.evicted)) state.status.podsEvicted.push(...drained.evicted);
+        if (drained?.notWaitedFor?.length) {
+          state.status.podsNotWaitedFor = drained.notWaitedFor;
+          state.decide(
+            `drained without waiting for pods their kubelet is not finishing: ${drained.notWaitedFor.join(', ')}`,
+          );
+        }
         return 'drained';
       }
       if (lost()) return this.lost();

@@ -9,8 +9,9 @@ import { errorMessage } from './failures.js';
 import type { TerminationState } from './termination-state.js';
 
 /**
- * How long the instance is described before its lifecycle actions are held: EC2 answers in well under
- * a second, and the shortest hook (30 s) has then not yet needed a heartbeat.
+ * How long after an action began the instance may still be described without holding the action:
+ * EC2 answers in well under a second, and the shortest hook (30 s) has then not yet needed a
+ * heartbeat. A late message (a backlog, a Temporal outage the starter waited out) gets no such wait.
  */
 const identifyUnheldMs = 10_000;
 
@@ -37,7 +38,12 @@ export async function identifyInstance(deps: IdentifyDeps): Promise<InstanceFact
   let answered = false;
   const described = deps.describe().finally(() => (answered = true));
   described.catch(() => undefined);
-  const inTime = await condition(() => answered, identifyUnheldMs);
+  const oldest = state.holds.oldestOpenStart();
+  let inTime = true;
+  if (oldest !== undefined) {
+    const unheldMs = Math.min(identifyUnheldMs, oldest + identifyUnheldMs - Date.now());
+    inTime = unheldMs > 0 && (await condition(() => answered, unheldMs));
+  }
   const instance = inTime ? await described : await state.holds.cover(() => described);
   if (!settings.clusterName) return instance;
   const owner = ownership(instance?.tags ?? {}, settings.clusterName, settings.clusterTagKey);
@@ -46,12 +52,19 @@ export async function identifyInstance(deps: IdentifyDeps): Promise<InstanceFact
     state.decide(
       `instance ${instanceId} belongs to cluster ${owner.cluster} (tag ${owner.tag}), not ${settings.clusterName}: not handled`,
     );
-    await noteOwnership({ instanceId, owner: owner.owner, cluster: owner.cluster });
+    await noteOwnership({
+      instanceId,
+      owner: owner.owner,
+      cluster: owner.cluster,
+      clusterName: settings.clusterName,
+    });
     return 'other-cluster';
   }
   if (owner.owner === 'ours') {
     state.decide(`instance ${instanceId} is of cluster ${settings.clusterName} (tag ${owner.tag})`);
   }
+  // Counted too: the share of other clusters' instances needs the whole.
+  await noteOwnership({ instanceId, owner: owner.owner, clusterName: settings.clusterName });
   return instance;
 }
 

@@ -75,7 +75,14 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
   ]);
   if (settings.clusterName) {
     // Another cluster's launch is that cluster's to complete: CONTINUE or ABANDON from here would decide it.
-    const tags = (await calls.describeInstance(input.instanceId))?.tags ?? {};
+    let tags: Record<string, string> = {};
+    try {
+      tags = (await calls.describeInstance(input.instanceId))?.tags ?? {};
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      // Not knowing whose launch it is must not cost the instance: the wait goes on as without a cluster.
+      status.decisions.push(`could not read the tags of ${input.instanceId} (${errorMessage(error)}): taken as ours`);
+    }
     const owner = ownership(tags, settings.clusterName, settings.clusterTagKey);
     if (owner.owner === 'other-cluster') {
       status.phase = 'OtherCluster';
@@ -83,7 +90,12 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
         `instance ${input.instanceId} belongs to cluster ${owner.cluster} (tag ${owner.tag}), not ${settings.clusterName}: its launch is left to it`,
       );
       upsertSearchAttributes([{ key: searchAttributes.terminationPhase, value: status.phase }]);
-      await noteOwnership({ instanceId: input.instanceId, owner: owner.owner, cluster: owner.cluster });
+      await noteOwnership({
+        instanceId: input.instanceId,
+        owner: owner.owner,
+        cluster: owner.cluster,
+        clusterName: settings.clusterName,
+      });
       return status;
     }
   }

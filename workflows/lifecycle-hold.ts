@@ -164,6 +164,12 @@ export class LifecycleHolds {
   }
 
   /** True when Auto Scaling ended an action before this workflow completed it. */
+  /** When the oldest open action began (its notification's time), if any is open. */
+  oldestOpenStart(): number | undefined {
+    const starts = this.openHolds().map((h) => h.startedAt);
+    return starts.length > 0 ? Math.min(...starts) : undefined;
+  }
+
   anyLost(): boolean {
     return this.holds.some((h) => h.status.result === 'lost');
   }

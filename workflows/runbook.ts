@@ -12,7 +12,7 @@ import { searchAttributes } from '../common/search-attributes.js';
 import type { LifecycleResult, RunbookSettings } from '../common/settings.js';
 import type { TerminationPhase } from '../common/status.js';
 import { callsUntil } from './activities.js';
-import { DrainAttempts, drainDeadline, type DrainPlace, type HandOver } from './drain-attempts.js';
+import { DrainAttempts, drainDeadline, kubeletGone, type DrainPlace, type HandOver } from './drain-attempts.js';
 import { errorMessage, failureType } from './failures.js';
 import { identifyInstance, noteOwnership } from './identify.js';
 import type { LifecycleHolds } from './lifecycle-hold.js';
@@ -37,6 +37,9 @@ export class Runbook {
 
   /** The events this run handles; their times set the deadlines. */
   private events: InterruptionEvent[] = [];
+
+  /** The instance is known to be this cluster's (or no tag says otherwise): failures may complete its action. */
+  private identified = false;
 
   private get holds(): LifecycleHolds {
     return this.state.holds;
@@ -64,6 +67,7 @@ export class Runbook {
             setPhase: (phase) => this.setPhase(phase),
           });
           if (instance === 'other-cluster') return instance;
+          this.identified = true;
           return holds.cover(() => this.prepareNode(events, notifier, instance));
         })
         .catch((error: unknown) => {
@@ -109,6 +113,7 @@ export class Runbook {
   /** Goes on with the drain where the previous run of the workflow handed over. */
   async resume(place: DrainPlace): Promise<void> {
     this.events = place.events;
+    this.identified = true;
     this.state.decide(`run ${this.state.status.run} goes on with the drain of ${place.node.name}`);
     upsertSearchAttributes([
       { key: searchAttributes.nodeName, value: place.node.name },
@@ -144,7 +149,13 @@ export class Runbook {
         outcome === 'gave-up' || outcome === 'lost' ? 'failed' : outcome === 'not-drained' ? 'cordoned' : 'drained',
       ),
     );
-    if (outcome === 'drained' && settings.enableOutOfServiceTaint) await this.taintOutOfService(node);
+    if (outcome === 'drained' && settings.enableOutOfServiceTaint) {
+      // Pods not waited for may still run on a kubelet that hangs: the taint would force-detach
+      // their volumes under them. Only a kubelet known gone (a stopped instance) makes that safe.
+      const stillThere = state.status.podsNotWaitedFor ?? [];
+      if (stillThere.length === 0 || kubeletGone(place.events)) await this.taintOutOfService(node);
+      else state.decide(`no out-of-service taint: pods may still run on ${node.name} (${stillThere.join(', ')})`);
+    }
     if (outcome === 'lost') {
       this.setPhase('LifecycleActionLost');
       await holds.cover(() => notifier.webhook(node, instanceType, true));
@@ -201,6 +212,12 @@ export class Runbook {
   ): Promise<{ node: NodeContext; instanceType: string | undefined } | 'no-node' | 'not-managed'> {
     const { state, settings } = this;
     const instanceId = state.status.instanceId;
+    if (settings.checkTagBeforeDraining && instance?.tags[settings.managedTag] === undefined) {
+      this.setPhase('NotManaged');
+      await noteOwnership({ instanceId, owner: 'ours', notManaged: true });
+      state.decide(`instance lacks the tag ${settings.managedTag} (CHECK_TAG_BEFORE_DRAINING): not handled`);
+      return 'not-managed';
+    }
     const found = await this.calls().findNode({
       instanceId,
       privateDnsName: instance?.privateDnsName,
@@ -217,12 +234,6 @@ export class Runbook {
     upsertSearchAttributes([{ key: searchAttributes.nodeName, value: found.name }]);
     const node: NodeContext = { name: found.name, providerId: found.providerId, labels: found.labels ?? {} };
     const instanceType = node.labels['node.kubernetes.io/instance-type'];
-    if (settings.checkTagBeforeDraining && instance?.tags[settings.managedTag] === undefined) {
-      this.setPhase('NotManaged');
-      await noteOwnership({ instanceId, owner: 'ours', notManaged: true });
-      state.decide(`instance lacks the tag ${settings.managedTag} (CHECK_TAG_BEFORE_DRAINING): not handled`);
-      return 'not-managed';
-    }
     await notifier.interruption(node);
 
     this.setPhase('Cordoning');
@@ -270,6 +281,8 @@ export class Runbook {
     try {
       // A completion that failed for good is not tried again with another result.
       if (phase === 'CompletingLifecycleAction') this.holds.leave('completing it failed');
+      // Whose instance it is is not known: it may be another cluster's, whose action is not ours to end.
+      else if (!this.identified && this.settings.clusterName) this.holds.leave('the instance could not be identified');
       else await this.completeOnFailure();
     } catch (completionError) {
       if (isCancellation(completionError)) throw completionError;

@@ -6,7 +6,7 @@ import type { DrainSettings } from '../../common/settings.js';
 import type { PodLeft } from '../../common/status.js';
 import { httpCode, kubeFailure, type KubeClients } from './client.js';
 import { planDrain, podName, ownRank, type OwnPods } from './drain-plan.js';
-import { abortable, evictPod, type EvictionOutcome } from './eviction.js';
+import { abortable, evictPod, retryAfterMs, type EvictionOutcome } from './eviction.js';
 
 export interface DrainInput {
   nodeName: string;
@@ -52,6 +52,12 @@ export interface DrainOptions {
 
 const defaultConcurrency = 32;
 
+/**
+ * Evictions one worker sends at once over all its drains: a thousand drains of 32 each would open
+ * tens of thousands of connections to the API server. Beyond this, drains share the worker's slots.
+ */
+const workerConcurrency = 256;
+
 /** Each pod's last outcome, as the status and the failure message name it. */
 const reasons: Record<Exclude<EvictionOutcome['kind'], 'refused' | 'throttled'>, string> = {
   evicted: 'evicted, terminating',
@@ -62,6 +68,7 @@ const reasons: Record<Exclude<EvictionOutcome['kind'], 'refused' | 'throttled'>,
 export function createDrainActivities(kube: KubeClients, options: DrainOptions = {}) {
   const { pollMs = 1_000, heartbeatMs = 1_000, own = {}, onDrain } = options;
   const { core } = kube;
+  const workerLimit = pLimit(workerConcurrency);
 
   return {
     /**
@@ -112,6 +119,9 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
     const beat = setInterval(() => ctx.heartbeat(report()), heartbeatMs);
     try {
       let listed = await listPods(nodeName, 'cached', signal);
+      // A consistent list's resourceVersion is etcd's newest; a watch cache asked for it may have to
+      // wait for it (or refuse, before Kubernetes 1.31): cached lists follow cached lists only.
+      let cachedVersion = listed.resourceVersion;
       let lastLook = false;
       for (let round = 0; ; round++) {
         if (!(await nodeExists(nodeName, signal))) throw nodeGone(nodeName);
@@ -156,7 +166,8 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
         const backoff = refusals > 0 ? Math.min(pollMs * 2 ** Math.min(round, 3), 5 * pollMs) : pollMs;
         const pause = Math.max(backoff, throttledMs);
         await ctx.sleep(Math.min(pause, Math.max(input.deadlineEpochMs - Date.now(), 0) + 1));
-        listed = await listPods(nodeName, 'cached', signal, listed.resourceVersion);
+        listed = await listPods(nodeName, 'cached', signal, cachedVersion);
+        cachedVersion = listed.resourceVersion;
       }
     } finally {
       clearInterval(beat);
@@ -187,35 +198,47 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
         );
       }
       const notOut = new Set<string>();
-      await Promise.all(
+      const evictions = Promise.all(
         pending.map((pod) =>
-          limit(async () => {
-            const name = podName(pod);
-            if (throttledMs > 0) {
-              notOut.add(name);
-              return;
-            }
-            const result = await evictPod(core, pod, settings.podTerminationGracePeriodSeconds, signal);
-            if (result.kind === 'throttled') {
-              throttledMs = Math.max(throttledMs, result.retryAfterMs);
-              notOut.add(name);
-              return;
-            }
-            if (result.kind === 'evicted') evicted.add(name);
-            if (result.kind === 'budget' || result.kind === 'refused') {
-              refusals++;
-              notOut.add(name);
-            }
-            outcome.set(name, result.kind === 'refused' ? `eviction refused: ${result.reason}` : reasons[result.kind]);
-          }),
+          limit(() =>
+            workerLimit(async () => {
+              const name = podName(pod);
+              if (throttledMs > 0) {
+                notOut.add(name);
+                return;
+              }
+              const result = await evictPod(core, pod, settings.podTerminationGracePeriodSeconds, signal);
+              if (result.kind === 'throttled') {
+                throttledMs = Math.max(throttledMs, result.retryAfterMs);
+                notOut.add(name);
+                return;
+              }
+              if (result.kind === 'evicted') evicted.add(name);
+              if (result.kind === 'budget' || result.kind === 'refused') {
+                refusals++;
+                notOut.add(name);
+              }
+              outcome.set(
+                name,
+                result.kind === 'refused' ? `eviction refused: ${result.reason}` : reasons[result.kind],
+              );
+            }),
+          ),
         ),
       );
+      // A failed eviction (the server out of reach) fails the try: the queued ones are not sent.
+      await evictions.catch((error: unknown) => {
+        limit.clearQueue();
+        throw error;
+      });
       // tnth's own pods go only once every pod before them is on its way out.
       if (notOut.size > 0) break;
     }
+    // What the pods show now is their reason, whatever an earlier round said of them.
     for (const pod of pods) {
-      if (pod.metadata?.deletionTimestamp !== undefined && !outcome.has(podName(pod))) {
-        outcome.set(podName(pod), 'terminating');
+      const name = podName(pod);
+      if (pod.metadata?.deletionTimestamp !== undefined && outcome.get(name) !== reasons['namespace-terminating']) {
+        outcome.set(name, evicted.has(name) ? reasons.evicted : 'terminating');
       }
     }
     return { throttledMs, refusals };
@@ -223,7 +246,8 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
 
   /**
    * The node's pods: from the API server's watch cache (`cached`: resourceVersion 0, then no older
-   * than the last list), never a quorum read of etcd per round; `consistent` for the verdict.
+   * than the last cached list), never a quorum read of etcd per round; `consistent` for the verdict.
+   * A 429 (API Priority and Fairness) is waited out for its Retry-After, not failed.
    */
   async function listPods(
     nodeName: string,
@@ -237,15 +261,18 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
         : notOlderThan
           ? { resourceVersion: notOlderThan, resourceVersionMatch: 'NotOlderThan' }
           : { resourceVersion: '0' };
-    try {
-      const list = await core.listPodForAllNamespaces(
-        { fieldSelector: `spec.nodeName=${nodeName}`, ...cache },
-        abortable(signal),
-      );
-      return { items: list.items, resourceVersion: list.metadata?.resourceVersion, from };
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      throw kubeFailure(`listing the pods of node ${nodeName}`, error);
+    for (;;) {
+      try {
+        const list = await core.listPodForAllNamespaces(
+          { fieldSelector: `spec.nodeName=${nodeName}`, ...cache },
+          abortable(signal),
+        );
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion, from };
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        if (httpCode(error) !== 429) throw kubeFailure(`listing the pods of node ${nodeName}`, error);
+        await Context.current().sleep(retryAfterMs(error));
+      }
     }
   }
 

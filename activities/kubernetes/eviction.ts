@@ -24,11 +24,20 @@ export type EvictionOutcome =
   /** The server refused this pod's eviction otherwise (two budgets, an admission policy, a webhook, a 5xx). */
   | { kind: 'refused'; reason: string };
 
-/** Request options that abort the call when the activity is cancelled or its worker shuts down. */
+/**
+ * A call that hangs (a half-open connection, an overloaded server) ends after this long; the drain
+ * heartbeats on a timer, so without it a hung call would never be noticed before the attempt's end.
+ */
+const requestTimeoutMs = 30_000;
+
+/**
+ * Request options that abort the call when the activity is cancelled or its worker shuts down, or
+ * when the call takes longer than `requestTimeoutMs` (then it fails like an unreachable server).
+ */
 export function abortable(signal: AbortSignal): ConfigurationOptions {
   const middleware: ObservableMiddleware = {
     pre: (context: RequestContext) => {
-      context.setSignal(signal);
+      context.setSignal(AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)]));
       return new Observable(Promise.resolve(context));
     },
     post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
@@ -73,7 +82,7 @@ export async function evictPod(
 }
 
 /** The server's Retry-After (its Status's `retryAfterSeconds`, else the header), at most 10 s. */
-function retryAfterMs(error: unknown): number {
+export function retryAfterMs(error: unknown): number {
   const seconds = retryAfterSeconds(error);
   return Math.min(Number.isFinite(seconds) && seconds > 0 ? seconds : 1, 10) * 1000;
 }

@@ -132,7 +132,14 @@ describe('configuration: every bad or contradictory value stops the process with
       }
       assert.match(problems.join('\n'), /^CLUSTER_NAME=/m, JSON.stringify(env));
     }
-    assert.equal(loadConfig({ CLUSTER_NAME: 'prod_a-1' }).CLUSTER_NAME, 'prod_a-1');
+    for (const name of ['prod_a-1', 'prod.k8s.local', 'a'])
+      assert.equal(loadConfig({ CLUSTER_NAME: name }).CLUSTER_NAME, name);
+    assert.throws(() => loadConfig({ CLUSTER_NAME: 'prod.' }), /CLUSTER_NAME=/);
+    // The old releases' task queue holds workflows this release cannot replay.
+    assert.throws(
+      () => loadConfig({ CLUSTER_NAME: 'a', TEMPORAL_TASK_QUEUE: 'tnth-termination' }),
+      /TEMPORAL_TASK_QUEUE=tnth-termination: the task queue of releases before CLUSTER_NAME/,
+    );
     assert.equal(loadConfig({ CLUSTER_NAME: 'a', TEMPORAL_TASK_QUEUE: 'own' }).TEMPORAL_TASK_QUEUE, 'own');
   });
 

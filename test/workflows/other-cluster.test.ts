@@ -18,7 +18,7 @@ describe("termination workflow: another cluster's instance is left alone", funct
     assert.equal(rec.heartbeats.length, 0, 'a heartbeat loop ran for an instance of another cluster');
     assert.equal(status.lifecycle?.result, 'left-to-expire');
     assert.deepEqual(rec.ownershipNotes, [
-      { instanceId: status.instanceId, owner: 'other-cluster', cluster: 'prod-b' },
+      { instanceId: status.instanceId, owner: 'other-cluster', cluster: 'prod-b', clusterName: 'prod-a' },
     ]);
     assert.match(status.decisions.join('\n'), /belongs to cluster prod-b \(tag aws:eks:cluster-name\), not prod-a/);
   });
@@ -33,6 +33,17 @@ describe("termination workflow: another cluster's instance is left alone", funct
     assert.ok(rec.heartbeats.length >= 1, 'the action was not held while the instance was described');
     assert.equal(rec.heartbeatsRunning, 0, 'the hold outlived the lookup');
     assert.equal(rec.prepared + rec.drains.length + rec.completions.length, 0);
+  });
+
+  it('completes nothing when it cannot tell whose the instance is (EC2 refuses to describe it)', async () => {
+    const { rec, status, error } = await runTermination(stack, {
+      settings: { ...clusterA, lifecycleResultOnFailure: 'ABANDON' },
+      describeRefused: 'AwsRequestRefused',
+    });
+    assert.ok(error, "the failure is the workflow's");
+    assert.equal(status.phase, 'Failed');
+    assert.equal(rec.completions.length, 0, "an action that may be another cluster's was completed");
+    assert.equal(status.lifecycle?.result, 'left-to-expire');
   });
 
   it("drains its own cluster's instance, and one no tag assigns to a cluster", async () => {

@@ -82,6 +82,8 @@ export interface StubBehaviour {
   instanceTags?: Record<string, string>;
   /** DescribeInstances takes this long (an EC2 outage that ends). */
   describeMs?: number;
+  /** DescribeInstances fails for good with this type (a role without ec2:DescribeInstances, say). */
+  describeRefused?: string;
 }
 
 /** Activities with the real names and types, recording every start and stop in `rec`. */
@@ -92,6 +94,13 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
     runbookSettings: () => Promise.resolve(settings),
     describeInstance: async (instanceId: string) => {
       rec.describes += 1;
+      if (behaviour.describeRefused) {
+        throw ApplicationFailure.create({
+          type: behaviour.describeRefused,
+          message: `describing ${instanceId}: UnauthorizedOperation`,
+          nonRetryable: true,
+        });
+      }
       if (behaviour.describeMs) await beatFor(Context.current(), behaviour.describeMs);
       return {
         instanceId,
