@@ -26,9 +26,19 @@ export function createWebhookActivities(settings: WebhookSettings | undefined) {
         headers: { 'content-type': 'application/json', ...settings.headers },
         body: renderTemplate(settings.template, data),
         signal: ctx.cancellationSignal,
+        // A redirect would carry the secret headers to wherever the receiver points (undici drops
+        // only Authorization and cookies across origins): a 3xx is a failed delivery instead.
+        redirect: 'manual',
         ...(dispatcher ? { dispatcher } : {}),
       });
       await response.body?.cancel();
+      if (response.status >= 300 && response.status < 400) {
+        throw ApplicationFailure.create({
+          type: 'WebhookRedirected',
+          message: `webhook answered HTTP ${response.status} for event ${data.EventID}, redirecting to ${originOf(response.headers.get('location'), settings.url)}: redirects are not followed, so that the headers go nowhere else; set WEBHOOK_URL to the final address`,
+          nonRetryable: true,
+        });
+      }
       if (response.ok) {
         ctx.log.info('webhook sent', { eventId: data.EventID, status: response.status });
         return;
@@ -41,4 +51,14 @@ export function createWebhookActivities(settings: WebhookSettings | undefined) {
       });
     },
   };
+}
+
+/** Where a redirect points, its origin only: a path or query may carry a token. */
+function originOf(location: string | null, base: string): string {
+  if (!location) return 'nowhere (no Location)';
+  try {
+    return new URL(location, base).origin;
+  } catch {
+    return 'an invalid Location';
+  }
 }

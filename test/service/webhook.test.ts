@@ -142,4 +142,41 @@ describe('webhook notifications', () => {
     assert.equal(hook.received.length, 1);
     assert.deepEqual(tunnels, [new URL(hook.url).host]);
   });
+
+  it('does not follow a redirect with its secret headers: a 3xx fails naming the status and the origin only', async () => {
+    const elsewhere: Received[] = [];
+    const attacker = createServer((req, res) => {
+      elsewhere.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: '' });
+      res.writeHead(200);
+      res.end();
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    servers.push(attacker);
+    const attackerPort = (attacker.address() as AddressInfo).port;
+    const redirecting = createServer((_req, res) => {
+      res.writeHead(307, { location: `http://127.0.0.1:${attackerPort}/collect?token=LEAKED-PATH-TOKEN` });
+      res.end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    servers.push(redirecting);
+    const port = (redirecting.address() as AddressInfo).port;
+    const activities = createWebhookActivities({
+      url: `http://127.0.0.1:${port}/hooks/T000/SECRET-TOKEN`,
+      headers: { 'X-Api-Key': 'SECRET-HEADER' },
+      template: defaultWebhookTemplate,
+      proxy: undefined,
+    });
+    const error = await activityEnvironment()
+      .run((d: NotificationData) => activities.sendWebhook(d), data)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(error instanceof ApplicationFailure, String(error));
+    assert.equal(error.type, 'WebhookRedirected');
+    assert.equal(error.nonRetryable, true);
+    assert.match(error.message, new RegExp(`HTTP 307 .*http://127\\.0\\.0\\.1:${attackerPort}:`));
+    assert.doesNotMatch(error.message, /LEAKED-PATH-TOKEN|SECRET/);
+    assert.deepEqual(elsewhere, [], 'the request, with its headers, followed the redirect');
+  });
 });
