@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { loadConfig } from '../../common/config.js';
@@ -12,7 +12,7 @@ import { loadStarterConfig } from '../../starter/config.js';
 import { parseEnvFile, stackEnvFile } from '../helpers/stack-env.js';
 import { parseDockerfile } from './dockerfile.js';
 import { unknownVariables } from './service-env.js';
-import { deployTools, installTimeoutMs, root, runTool } from './tools.js';
+import { dockerCompose, installTimeoutMs, root } from './tools.js';
 
 /** CLUSTER_NAME, which every process needs. */
 const cluster = { CLUSTER_NAME: 'prod-a' };
@@ -30,26 +30,6 @@ interface ComposeService {
 }
 
 const composeFile = join(root, 'docker-compose.yml');
-const onPath = (name: string) =>
-  (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, name)));
-
-/**
- * `docker compose ARGS` through the docker client with the built Compose as its plugin when the client
- * is installed, else the same binary standalone (`docker-compose ARGS`, the same code).
- */
-async function dockerCompose(args: string[]): Promise<string> {
-  const { compose } = await deployTools();
-  if (!onPath('docker')) return runTool(compose, args);
-  const dockerConfig = mkdtempSync(join(tmpdir(), 'tnth-docker-config-'));
-  try {
-    mkdirSync(join(dockerConfig, 'cli-plugins'));
-    symlinkSync(compose, join(dockerConfig, 'cli-plugins', 'docker-compose'));
-    return await runTool('docker', ['compose', ...args], { env: { ...process.env, DOCKER_CONFIG: dockerConfig } });
-  } finally {
-    rmSync(dockerConfig, { recursive: true, force: true });
-  }
-}
-
 const seconds = (duration: string) => {
   const match = /^(\d+)s$/.exec(duration);
   assert.ok(match, `a duration in seconds: ${duration}`);

@@ -2,7 +2,9 @@
 // engine and no cluster: Docker Compose and Helm, built once into the tools cache by
 // dev/compose/install-tools.sh (minutes the first time, a stamp check after).
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 export const root = resolve(import.meta.dirname, '../..');
@@ -39,5 +41,25 @@ export async function runTool(
   } catch (error) {
     const failure = error as Error & { stderr?: string };
     throw new Error(`${file} ${args.join(' ')} failed: ${failure.stderr || failure.message}`, { cause: error });
+  }
+}
+
+const onPath = (name: string) =>
+  (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, name)));
+
+/**
+ * `docker compose ARGS` through the docker client with the built Compose as its plugin when the client
+ * is installed, else the same binary standalone (`docker-compose ARGS`, the same code).
+ */
+export async function dockerCompose(args: string[]): Promise<string> {
+  const { compose } = await deployTools();
+  if (!onPath('docker')) return runTool(compose, args);
+  const dockerConfig = mkdtempSync(join(tmpdir(), 'tnth-docker-config-'));
+  try {
+    mkdirSync(join(dockerConfig, 'cli-plugins'));
+    symlinkSync(compose, join(dockerConfig, 'cli-plugins', 'docker-compose'));
+    return await runTool('docker', ['compose', ...args], { env: { ...process.env, DOCKER_CONFIG: dockerConfig } });
+  } finally {
+    rmSync(dockerConfig, { recursive: true, force: true });
   }
 }
