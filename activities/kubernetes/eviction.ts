@@ -76,6 +76,11 @@ export async function evictPod(
     // Gone already: what an eviction is for.
     if (code === 404) return { kind: 'evicted' };
     if (code === 403 && hasCause(error, 'NamespaceTerminating')) return { kind: 'namespace-terminating' };
+    // RBAC's own refusal is the same for every pod and every round: the drain fails at once, naming
+    // the verb and resource to grant (an admission webhook's 403 is that pod's outcome, below).
+    if (code === 403 && /cannot \w+ resource/.test(describeKubeError(error))) {
+      throw kubeFailure(`evicting pod ${namespace}/${name}`, error);
+    }
     if (code === undefined) throw kubeFailure(`evicting pod ${namespace}/${name}`, error);
     return { kind: 'refused', reason: describeKubeError(error) };
   }

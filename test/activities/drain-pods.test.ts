@@ -241,4 +241,32 @@ describe('drain: each pod on its own', () => {
     });
     assert.deepEqual(result.evicted, ['default/a']);
   });
+
+  it('fails at once, not retried, when RBAC forbids evictions, naming the verb and resource to grant', async () => {
+    const rbac = {
+      code: 403,
+      body: {
+        message:
+          'pods "a" is forbidden: User "system:serviceaccount:tnth:tnth" cannot create resource "pods/eviction" in API group "" in the namespace "default"',
+        reason: 'Forbidden',
+      },
+    };
+    const { kube, evictions } = fakeKube(['a', 'b'], { a: rbac, b: rbac });
+    const activities = createDrainActivities(kube, { pollMs: 50 });
+    const error = await activityEnvironment()
+      .run((input: DrainInput) => activities.drainNode(input), {
+        nodeName: 'n',
+        settings,
+        deadlineEpochMs: Date.now() + 5_000,
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(error instanceof ApplicationFailure, String(error));
+    assert.equal(error.type, 'KubernetesRequestRefused');
+    assert.equal(error.nonRetryable, true);
+    assert.match(error.message, /cannot create resource "pods\/eviction"/);
+    assert.ok(evictions.length <= 2, 'the forbidden evictions were tried again');
+  });
 });

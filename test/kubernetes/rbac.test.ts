@@ -2,6 +2,8 @@
 // allowed, and a change that widened the role (or a code path that needs more) shows up here.
 import assert from 'node:assert/strict';
 import { EventsV1Api, V1MicroTime } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import { kubeFailure } from '../../activities/kubernetes/client.js';
 import { KubeFixture, expectStatus, serviceClients, strategicMerge, type KubeClients } from '../helpers/kube.js';
 
 describe('the service identity (SERVICE_KUBECONFIG)', function () {
@@ -108,5 +110,14 @@ describe('the service identity (SERVICE_KUBECONFIG)', function () {
     for (const [what, call] of forbidden) {
       assert.equal(await expectStatus(call()), 403, `the service may not ${what}`);
     }
+    // What the service makes of such a refusal: permanent, and naming what to grant.
+    const refusal = await service.core
+      .deleteNamespacedPod({ name: podName, namespace: kube.namespace })
+      .catch((e: unknown) => e);
+    const failure = kubeFailure('deleting a pod', refusal);
+    assert.ok(failure instanceof ApplicationFailure);
+    assert.equal(failure.type, 'KubernetesRequestRefused');
+    assert.equal(failure.nonRetryable, true);
+    assert.match(failure.message, /cannot delete resource "pods" in API group ""/);
   });
 });
