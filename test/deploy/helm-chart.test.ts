@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { request, type RequestOptions } from 'node:https';
 import { join } from 'node:path';
 import {
   KubeConfig,
@@ -14,77 +12,19 @@ import {
   type V1Service,
   type V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { loadConfig } from '../../common/config.js';
 import { loadStarterConfig } from '../../starter/config.js';
 import { stackVar } from '../helpers/stack-env.js';
+import { parseDockerfile } from './dockerfile.js';
 import { configVariables, unknownVariables } from './service-env.js';
-import { deployTools, installTimeoutMs, root, runTool } from './tools.js';
+import { chart, dryRunCreate, helm, namespace, queueUrl, render } from './helm.js';
+import { installTimeoutMs, root } from './tools.js';
 
-const chart = join(root, 'deploy/helm/tnth');
-const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/tnth-interruptions';
-/** The stack's ServiceAccount namespace: it exists there, so the dry run below can place objects in it. */
-const namespace = 'tnth';
-const release = `chart-${randomBytes(3).toString('hex')}`;
 const values = parse(readFileSync(join(chart, 'values.yaml'), 'utf8')) as { config: Record<string, string> };
 /** Not chart values: set through extraEnv when needed (a VPC endpoint), or by the image itself. */
 const leftToExtraEnv = ['AWS_ENDPOINT_URL', 'WORKFLOW_BUNDLE_PATH'];
 const secretVariables = ['WEBHOOK_URL', 'WEBHOOK_HEADERS', 'TEMPORAL_API_KEY'];
-
-async function helm(args: string[]): Promise<string> {
-  return runTool((await deployTools()).helm, args);
-}
-
-/** `helm template` of the chart with aws.queueURL and `sets` (`--set` each). */
-async function render(sets: string[] = [], { queue = true } = {}): Promise<KubernetesObject[]> {
-  const args = ['template', release, chart, '--namespace', namespace];
-  for (const set of ['clusterName=prod-a', ...(queue ? [`aws.queueURL=${queueUrl}`] : []), ...sets])
-    args.push('--set', set);
-  // Parsed as written: a typed loader (client-node's loadAllYaml) would drop misspelled fields unseen.
-  const documents = parseAllDocuments(await helm(args));
-  for (const document of documents) assert.deepEqual(document.errors, [], 'helm template printed valid YAML');
-  return documents.map((d) => d.toJS() as KubernetesObject | null).filter((o): o is KubernetesObject => !!o);
-}
-
-/** The API path that creates `object` (the kinds this chart renders). */
-function createPath(object: KubernetesObject): string {
-  const plural: Record<string, string> = {
-    Deployment: 'deployments',
-    PodDisruptionBudget: 'poddisruptionbudgets',
-    Service: 'services',
-    ServiceAccount: 'serviceaccounts',
-    ClusterRole: 'clusterroles',
-    ClusterRoleBinding: 'clusterrolebindings',
-  };
-  const resource = plural[object.kind!];
-  assert.ok(resource, `no API path known for ${object.kind}`);
-  const group = object.apiVersion!.includes('/') ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
-  const scope = object.metadata?.namespace ? `/namespaces/${object.metadata.namespace}` : '';
-  return `${group}${scope}/${resource}`;
-}
-
-/** POSTs the object as written with dryRun=All and fieldValidation=Strict: validated, admitted, not stored. */
-async function dryRunCreate(kubeconfig: KubeConfig, object: KubernetesObject): Promise<void> {
-  const server = new URL(kubeconfig.getCurrentCluster()!.server);
-  const options: RequestOptions = {
-    host: server.hostname,
-    port: server.port,
-    method: 'POST',
-    path: `${createPath(object)}?dryRun=All&fieldValidation=Strict`,
-    headers: { 'content-type': 'application/json' },
-  };
-  await kubeconfig.applyToHTTPSOptions(options);
-  const [status, body] = await new Promise<[number, string]>((resolve, reject) => {
-    const req = request(options, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve([res.statusCode ?? 0, text]));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(object));
-  });
-  assert.equal(status, 201, `${object.kind} ${object.metadata?.name}: ${body}`);
-}
 
 const ofKind = <T extends KubernetesObject>(objects: KubernetesObject[], kind: string) =>
   objects.filter((o) => o.kind === kind) as T[];
@@ -240,12 +180,20 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
     }
   });
 
-  it('runs as a non-root user with a read-only root filesystem, no privilege escalation and no capabilities', () => {
+  it("runs as the image's non-root user with a read-only root filesystem, RuntimeDefault seccomp, no privilege escalation and no capabilities", () => {
+    const runtime = parseDockerfile(join(root, 'Dockerfile')).stages.find((s) => s.name === 'runtime')!;
+    const imageUser = runtime.instructions.findLast((i) => i.op === 'USER')!.args;
     for (const component of ['worker', 'starter']) {
       const d = deployment(objects, component);
       const pod = d.spec!.template.spec!;
       assert.equal(pod.securityContext?.runAsNonRoot, true);
       assert.ok((pod.securityContext?.runAsUser ?? 0) > 0);
+      assert.equal(
+        `${pod.securityContext?.runAsUser}:${pod.securityContext?.runAsGroup}`,
+        imageUser,
+        'USER in the image',
+      );
+      assert.deepEqual(pod.securityContext?.seccompProfile, { type: 'RuntimeDefault' });
       const security = container(d).securityContext!;
       assert.equal(security.readOnlyRootFilesystem, true);
       assert.equal(security.allowPrivilegeEscalation, false);

@@ -153,9 +153,9 @@ export class KubeFixture {
    * A namespace of this test's own, for a test that deletes it. No namespace controller runs: once
    * deleted it stays Terminating, its pods with it, until `cleanup()` plays the controller's part.
    */
-  async ownNamespace(): Promise<string> {
+  async ownNamespace(labels: Record<string, string> = {}): Promise<string> {
     const name = this.name(testNamespace);
-    await this.kube.core.createNamespace({ body: { metadata: { name, labels: this.labels() } } });
+    await this.kube.core.createNamespace({ body: { metadata: { name, labels: this.labels(labels) } } });
     this.namespaceNames.push(name);
     return name;
   }
