@@ -31,7 +31,7 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # docker-compose.yml's one-shot demo, run from source with tsx; never part of the service's image.
 FROM build AS demo
-COPY dev/compose/demo.ts ./dev/compose/
+COPY dev/compose/demo.ts dev/compose/demo-budget.ts dev/compose/demo-follow.ts ./dev/compose/
 ENTRYPOINT ["node", "--import", "tsx", "dev/compose/demo.ts"]
 
 # The service. Last, so a plain `docker build` makes it.

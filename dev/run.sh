@@ -6,12 +6,13 @@ here=$(dirname "${BASH_SOURCE[0]}")
 bash "$here/setup.sh"
 source "$here/env.sh"
 cd "$TNTH_ROOT"
-cmd=${1:?usage: dev/run.sh stack|dev|test|tnth|build|lint [args]}
+cmd=${1:?usage: dev/run.sh stack|dev|demo|test|tnth|build|lint [args]}
 shift
 case $cmd in
   stack) exec bash dev/stack.sh "$@" ;;
   tnth) exec node --import tsx bin/tnth.ts "$@" ;;
   dev) exec bash dev/dev.sh "$@" ;;
+  demo) exec bash dev/demo.sh ;;
   test) exec bash dev/test.sh "$@" ;;
   lint) exec bash dev/lint.sh "$@" ;;
   build) exec tsc -p tsconfig.build.json ;;

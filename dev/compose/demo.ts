@@ -1,13 +1,17 @@
-// docker compose's one-shot demo: a live termination to watch in the Temporal Web UI. It makes an Auto
-// Scaling group whose TERMINATING hook notifies the starter's queue, a Kubernetes node per instance
-// (named after the instance's private DNS name, as EKS names nodes) with a ReplicaSet's pods, scales
-// one instance in, and follows its termination workflow until it closes.
+// The demo of docker compose, `npm run dev` and `npm run demo`: a live termination to watch. It makes an
+// Auto Scaling group whose TERMINATING hook notifies the starter's queue, a Kubernetes node per instance
+// (named after the instance's private DNS name, as EKS names nodes) with a ReplicaSet's pods under a
+// PodDisruptionBudget that lets one go at a time, scales one instance in, and follows its termination
+// workflow until the runbook has finished, printing each step (demo-follow.ts).
 //
 // Configured like the service, so it runs against docker-compose.yml and against the local stack alike:
-// AWS_ENDPOINT_URL, AWS_REGION and credentials (the AWS SDK reads them), KUBECONFIG, TEMPORAL_ADDRESS,
-// TEMPORAL_NAMESPACE, QUEUE_URL (the starter's queue; created when missing), TEMPORAL_UI_URL (for the
-// link), DEMO_READY_FILE (written once the queue exists: compose starts the starter after it) and
-// DEMO_GROUP (the group's name, default tnth-demo-<random>; it also labels the Kubernetes objects).
+// AWS_ENDPOINT_URL, AWS_REGION and credentials (the AWS SDK reads them), KUBECONFIG (an administrator:
+// it makes nodes), TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CLUSTER_NAME (the service's, in the workflow
+// id), QUEUE_URL (the starter's queue; created when missing), TEMPORAL_UI_URL (for the link),
+// DEMO_READY_FILE (written once the queue exists: compose starts the starter after it), DEMO_WAIT_FOR
+// (URLs, space-separated, that answer 200 once the service is ready: `npm run dev` names its worker's
+// and starter's /readyz) and DEMO_GROUP (the group's name, default tnth-demo-<random>; it also labels
+// the Kubernetes objects).
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,10 +29,12 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { recommendedQueueAttributes } from '../../starter/queue-settings.js';
-import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, PolicyV1Api, type V1Pod } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
-import { statusQuery, terminationWorkflowId } from '../../common/names.js';
-import type { TerminationPhase, TerminationStatus } from '../../common/status.js';
+import { terminationWorkflowId } from '../../common/names.js';
+import type { TerminationStatus } from '../../common/status.js';
+import { createBudget } from './demo-budget.js';
+import { follow } from './demo-follow.js';
 
 /** The tag the worker checks before draining (CHECK_TAG_BEFORE_DRAINING, NTH's default MANAGED_TAG). */
 const managedTag = process.env.MANAGED_TAG || 'aws-node-termination-handler/managed';
@@ -40,6 +46,8 @@ const podGracePeriodSeconds = 10;
 const hookHeartbeatTimeout = 60;
 /** From the scale-in to the end of the runbook: a few drain attempts and the retries between them. */
 const followTimeoutMs = 10 * 60_000;
+/** A worker's first start bundles the workflows (`npm run dev` has no prebuilt bundle): tens of seconds. */
+const serviceTimeoutMs = 180_000;
 
 const log = (message: string) => console.log(`demo: ${message}`);
 
@@ -144,7 +152,11 @@ async function region(): Promise<string> {
 function kubeClients() {
   const config = new KubeConfig();
   config.loadFromDefault();
-  return { core: config.makeApiClient(CoreV1Api), apps: config.makeApiClient(AppsV1Api) };
+  return {
+    core: config.makeApiClient(CoreV1Api),
+    apps: config.makeApiClient(AppsV1Api),
+    policy: config.makeApiClient(PolicyV1Api),
+  };
 }
 
 const alreadyExists = (error: unknown) => error instanceof ApiException && error.code === 409;
@@ -188,13 +200,14 @@ async function createNode(kube: ReturnType<typeof kubeClients>, instance: Instan
 /**
  * A ReplicaSet's pods, bound to the nodes here so the demo needs no scheduler (the local stack runs
  * none). Where a controller manager runs (docker compose), the ReplicaSet replaces evicted pods on the
- * node that stays.
+ * node that stays; elsewhere the budget's stand-in does (demo-budget.ts) with `createPod`.
  */
-async function createPods(kube: ReturnType<typeof kubeClients>, group: string, nodes: string[]): Promise<void> {
+async function createPods(kube: ReturnType<typeof kubeClients>, group: string, nodes: string[]) {
   await kube.core.createNamespace({ body: { metadata: { name: namespace } } }).catch((error: unknown) => {
     if (!alreadyExists(error)) throw error;
   });
   const labels = { app: 'web', 'tnth.dev/demo-group': group };
+  const replicas = nodes.length * podsPerNode;
   const template = {
     metadata: { labels },
     spec: {
@@ -206,7 +219,7 @@ async function createPods(kube: ReturnType<typeof kubeClients>, group: string, n
     namespace,
     body: {
       metadata: { name: `${group}-web`, namespace, labels },
-      spec: { replicas: nodes.length * podsPerNode, selector: { matchLabels: labels }, template },
+      spec: { replicas, selector: { matchLabels: labels }, template },
     },
   });
   const owner = {
@@ -217,45 +230,37 @@ async function createPods(kube: ReturnType<typeof kubeClients>, group: string, n
     controller: true,
     blockOwnerDeletion: true,
   };
+  const createPod = async (node: string, name = `${owner.name}-${randomUUID().slice(0, 5)}`) => {
+    const pod: V1Pod = {
+      metadata: { name, namespace, labels, ownerReferences: [owner] },
+      spec: { ...template.spec, nodeName: node },
+    };
+    await kube.core.createNamespacedPod({ namespace, body: pod });
+    return name;
+  };
   for (const node of nodes) {
-    for (let i = 0; i < podsPerNode; i++) {
-      const pod: V1Pod = {
-        metadata: { name: `${owner.name}-${node.split('.')[0]}-${i}`, namespace, labels, ownerReferences: [owner] },
-        spec: { ...template.spec, nodeName: node },
-      };
-      await kube.core.createNamespacedPod({ namespace, body: pod });
-    }
+    for (let i = 0; i < podsPerNode; i++) await createPod(node, `${owner.name}-${node.split('.')[0]}-${i}`);
   }
-}
-
-/** Phases after which the runbook has nothing left to do (the workflow stays open a while for duplicates). */
-const finalPhases: ReadonlySet<TerminationPhase> = new Set(['Done', 'NodeNotFound', 'NotManaged', 'Stopped', 'Failed']);
-
-/** The compose file's CLUSTER_NAME. */
-const cluster = process.env.CLUSTER_NAME ?? 'local';
-
-async function follow(client: Client, instanceId: string): Promise<TerminationStatus> {
-  const handle = client.workflow.getHandle(terminationWorkflowId(cluster, instanceId));
-  // Not found until the starter has handed the hook's notification over.
-  await waitFor(`the starter to start ${handle.workflowId}`, () => handle.describe(), followTimeoutMs);
-  const ui = process.env.TEMPORAL_UI_URL;
-  if (ui) log(`watch it: ${ui}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}`);
-  let shown = '';
-  return waitFor(
-    `${handle.workflowId} to finish its runbook`,
-    async () => {
-      const status = await handle.query(statusQuery);
-      const line = `phase ${status.phase}, attempt ${status.attempt}, pods evicted ${status.podsEvicted.length}, lifecycle heartbeats ${status.heartbeatsSent}`;
-      if (line !== shown) log((shown = line));
-      return finalPhases.has(status.phase) ? status : undefined;
-    },
-    followTimeoutMs,
-  );
+  const labelSelector = `tnth.dev/demo-group=${group}`;
+  await waitFor(`the pods of ${owner.name} to be Ready`, async () => {
+    const pods = await kube.core.listNamespacedPod({ namespace, labelSelector });
+    const ready = pods.items.filter((pod) =>
+      pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
+    return ready.length >= replicas || undefined;
+  });
+  return { name: owner.name, labels, replicas, createPod };
 }
 
 async function main(): Promise<number> {
   const queueUrl = required('QUEUE_URL');
+  // The service's CLUSTER_NAME (compose's and `npm run dev`'s is local): the workflow id names it.
+  const cluster = process.env.CLUSTER_NAME || 'local';
   const group = process.env.DEMO_GROUP || `tnth-demo-${randomUUID().slice(0, 8)}`;
+  const serviceReady = (process.env.DEMO_WAIT_FOR ?? '').split(/\s+/).filter(Boolean);
+  for (const url of serviceReady)
+    await waitFor(`the service to be ready (${url})`, async () => (await fetch(url)).ok || undefined, serviceTimeoutMs);
+  if (serviceReady.length > 0) log('the worker and the starter are ready');
   const queueArn = await ensureQueue(queueUrl);
   if (process.env.DEMO_READY_FILE) writeFileSync(process.env.DEMO_READY_FILE, `${queueUrl}\n`);
   log(`queue ${queueUrl} ready`);
@@ -265,8 +270,17 @@ async function main(): Promise<number> {
   const kube = kubeClients();
   const nodes = [];
   for (const instance of instances) nodes.push(await createNode(kube, instance, group));
-  await createPods(kube, group, nodes);
+  const replicaSet = await createPods(kube, group, nodes);
   log(`nodes ${nodes.join(', ')} Ready, ${podsPerNode} pods each (namespace ${namespace})`);
+  const budget = await createBudget(kube, {
+    namespace,
+    name: replicaSet.name,
+    labels: replicaSet.labels,
+    replicas: replicaSet.replicas,
+    nodeSelector: `tnth.dev/demo-group=${group}`,
+    createPod: (node) => replicaSet.createPod(node),
+    log,
+  });
 
   const connection = await waitFor('Temporal', () =>
     Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', connectTimeout: 2_000 }),
@@ -281,12 +295,25 @@ async function main(): Promise<number> {
       }),
     );
     log(`scaled in ${victim.InstanceId} (node ${victim.PrivateDnsName}): it waits in Terminating:Wait`);
-    const status = await follow(client, victim.InstanceId!);
+    const handle = client.workflow.getHandle(terminationWorkflowId(cluster, victim.InstanceId!));
+    // Not found until the starter has handed the hook's notification over.
+    await waitFor(`the starter to start ${handle.workflowId}`, () => handle.describe(), followTimeoutMs);
+    const ui = process.env.TEMPORAL_UI_URL;
+    const link = ui ? `: watch it: ${ui}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}` : '';
+    log(`workflow ${handle.workflowId} started${link}`);
+    const status: TerminationStatus = await follow(handle, {
+      core: kube.core,
+      nodeName: victim.PrivateDnsName!,
+      namespace,
+      timeoutMs: followTimeoutMs,
+      log,
+    });
     log(
       `termination ${status.phase}: lifecycle action ${status.lifecycle?.result ?? 'none'}, ${status.heartbeatsSent} heartbeats, evicted ${status.podsEvicted.join(', ') || 'nothing'}`,
     );
     return status.phase === 'Done' && status.lifecycle?.result === 'CONTINUE' ? 0 : 1;
   } finally {
+    await budget.stop();
     await connection.close();
   }
 }

@@ -4,15 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
-import { DeleteLaunchTemplateCommand } from '@aws-sdk/client-ec2';
-import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
-import { awsClients, waitFor } from '../helpers/aws.js';
+import { waitFor } from '../helpers/aws.js';
 import { lifecycleCalls } from '../helpers/emulator.js';
 import { adminClients } from '../helpers/kube.js';
 import { startTnth, type TnthProcess } from '../helpers/processes.js';
 import { stackVar } from '../helpers/stack-env.js';
 import { uniqueTaskQueue } from '../helpers/temporal.js';
+import { removeDemoObjects } from './demo-objects.js';
 import { root } from './tools.js';
 
 describe('dev/compose/demo.ts: the compose demo gives the service a termination to handle (here on the local stack)', function () {
@@ -21,28 +19,12 @@ describe('dev/compose/demo.ts: the compose demo gives the service a termination 
   const queueUrl = `${stackVar('AWS_ENDPOINT_URL')}/123456789012/${group}`;
   const readyFile = join(tmpdir(), `${group}.ready`);
   const labelSelector = `tnth.dev/demo-group=${group}`;
-  const aws = awsClients();
   const processes: TnthProcess[] = [];
 
   after(async () => {
     await Promise.all(processes.map((p) => p.stop()));
     rmSync(readyFile, { force: true });
-    await aws.autoScaling
-      .send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: group, ForceDelete: true }))
-      .catch(() => undefined);
-    await aws.ec2
-      .send(new DeleteLaunchTemplateCommand({ LaunchTemplateName: `${group}-template` }))
-      .catch(() => undefined);
-    await aws.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch(() => undefined);
-    const kube = adminClients();
-    await kube.core.deleteCollectionNamespacedPod({ namespace: 'tnth-demo', labelSelector, gracePeriodSeconds: 0 });
-    await kube.apps.deleteCollectionNamespacedReplicaSet({ namespace: 'tnth-demo', labelSelector });
-    const nodes = await kube.core.listNode({ labelSelector });
-    await kube.core.deleteCollectionNode({ labelSelector });
-    for (const node of nodes.items)
-      await kube.coordination
-        .deleteNamespacedLease({ name: node.metadata!.name!, namespace: 'kube-node-lease' })
-        .catch(() => undefined);
+    await removeDemoObjects(group, queueUrl);
   });
 
   it('makes a group, nodes and pods, scales one instance in, and sees it drained and completed with CONTINUE', async () => {
