@@ -2,8 +2,10 @@
 // clients and configuration. Workflows import the type only.
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { Client } from '@temporalio/client';
 import type { HeartbeatProgress, LostReason } from '../common/lifecycle.js';
 import type { RunbookSettings } from '../common/settings.js';
+import { createGroupActivities } from './aws/groups.js';
 import { createInstanceActivities } from './aws/instances.js';
 import { createLifecycleHeartbeat } from './aws/lifecycle-heartbeat.js';
 import { createLifecycleActivities } from './aws/lifecycle.js';
@@ -13,6 +15,7 @@ import type { OwnPods } from './kubernetes/drain-plan.js';
 import { createOwnershipActivities, type IgnoredReason } from './ownership.js';
 import { createNodeActivities } from './kubernetes/nodes.js';
 import { createNodeReadinessActivities } from './node-readiness.js';
+import { createDrainBudgetActivities } from './temporal/drain-budget.js';
 import { createKubernetesEventActivities } from './notify/kubernetes-events.js';
 import { createWebhookActivities, type WebhookSettings } from './notify/webhook.js';
 import { describeWorker } from './worker-info.js';
@@ -42,6 +45,8 @@ export interface ActivityDeps {
   ownPods?: OwnPods;
   /** EXPECT_OTHER_CLUSTERS. */
   expectOtherClusters?: boolean;
+  /** The worker's Temporal client: drain budgets ask their budget workflow through it. */
+  temporal?: Client;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -52,6 +57,8 @@ export function createActivities(deps: ActivityDeps) {
     /** The worker's runbook settings, recorded in each workflow's history when it starts. */
     runbookSettings: async (): Promise<RunbookSettings> => Promise.resolve(deps.settings),
     ...instances,
+    ...createGroupActivities(deps.autoScaling),
+    ...createDrainBudgetActivities(deps.temporal),
     ...createLifecycleActivities({
       autoScaling: deps.autoScaling,
       onComplete: (result) => deps.metrics?.lifecycleCompleted(result),

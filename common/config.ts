@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { clusterNamePattern } from './cluster.js';
+import { parseBudgetLimit } from './drain-budget.js';
 import { maxHookTimeoutSeconds, maxSafeHeartbeatInterval } from './lifecycle.js';
 import { defaultTaskQueue } from './names.js';
 import type { RunbookSettings } from './settings.js';
@@ -27,6 +28,19 @@ const optionalText = z
   .transform((value) => (value === '' ? undefined : value));
 const blankIsUnset = (value: unknown) => (value === '' ? undefined : value);
 const optionalUrl = z.preprocess(blankIsUnset, z.url({ protocol: /^https?$/ }).optional());
+
+const budget = (options: { percentAllowed: boolean }) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      try {
+        return parseBudgetLimit(value ?? '', options);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
 
 const schema = z.object({
   // The cluster this tnth serves: its workflow ids and task queue carry it, and it handles only the
@@ -98,6 +112,9 @@ const schema = z.object({
   DRAIN_RETRY_INTERVAL: int(20, 1),
   DRAIN_MAX_ATTEMPTS: int(0, 0),
   DRAIN_DEADLINE: int(172800, 1),
+  // Drain budgets: at most this many nodes (or this % of their Auto Scaling group) draining at once.
+  DRAIN_BUDGET_PER_GROUP: budget({ percentAllowed: true }),
+  DRAIN_BUDGET: budget({ percentAllowed: false }),
   LIFECYCLE_RESULT_ON_FAILURE: z.enum(['ABANDON', 'CONTINUE', 'NONE']).default('ABANDON'),
   DUPLICATE_WINDOW: int(600, 0),
   // A run continues as new once its history has this many events (or Temporal suggests it sooner).
@@ -248,6 +265,9 @@ export function runbookSettings(config: Config): RunbookSettings {
     historyEventsPerRun: config.HISTORY_EVENTS_PER_RUN,
     emitKubernetesEvents: config.EMIT_KUBERNETES_EVENTS,
     webhookEnabled: config.WEBHOOK_URL !== undefined,
+    ...(config.DRAIN_BUDGET_PER_GROUP || config.DRAIN_BUDGET
+      ? { drainBudget: { perGroup: config.DRAIN_BUDGET_PER_GROUP, cluster: config.DRAIN_BUDGET } }
+      : {}),
   };
 }
 

@@ -1,5 +1,12 @@
 /** Names shared by the worker, the starter, the CLI and the tests; defined here only. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type {
+  DrainBudgetChange,
+  DrainBudgetStatus,
+  DrainPlaceAnswer,
+  DrainPlaceGrant,
+  DrainPlaceRequest,
+} from './drain-budget.js';
 import type { InterruptionEvent } from './events.js';
 import type { HeartbeatProgress } from './lifecycle.js';
 import type { LaunchStatus, SkipDrainRequest, StopHandlingRequest, TerminationStatus } from './status.js';
@@ -11,6 +18,7 @@ export const defaultTaskQueue = 'tnth-termination';
 export const workflowTypes = {
   termination: 'terminationWorkflow',
   launch: 'launchLifecycleWorkflow',
+  drainBudget: 'drainBudgetWorkflow',
 } as const;
 
 /**
@@ -46,3 +54,16 @@ export const launchStatusQuery = defineQuery<LaunchStatus>('status');
 export const retryDrainNowUpdate = defineUpdate<string>('retryDrainNow');
 export const skipDrainUpdate = defineUpdate<string, [SkipDrainRequest]>('skipDrain');
 export const stopHandlingUpdate = defineUpdate<string, [StopHandlingRequest]>('stopHandling');
+
+/** The drain budget of a cluster (DRAIN_BUDGET_PER_GROUP, DRAIN_BUDGET): one workflow holds its places. */
+export const drainBudgetWorkflowId = (cluster: string): string => `drain-budget-${cluster}`;
+/** A termination asks for a place (update-with-start of the budget workflow); answered at once, granted or queued. */
+export const requestDrainPlaceUpdate = defineUpdate<DrainPlaceAnswer, [DrainPlaceRequest]>('requestDrainPlace');
+/** A termination gives its place back, or leaves the line (its workflow id). */
+export const releaseDrainPlaceSignal = defineSignal<[string]>('releaseDrainPlace');
+/** The budget workflow gives a waiting termination its place. */
+export const drainPlaceGrantedSignal = defineSignal<[DrainPlaceGrant]>('drainPlaceGranted');
+/** `temporal workflow query --type status` on the budget workflow: limits, holders, waiters. */
+export const drainBudgetStatusQuery = defineQuery<DrainBudgetStatus>('status');
+/** `temporal workflow update execute --name setDrainBudget`: changes a limit at run time. */
+export const setDrainBudgetUpdate = defineUpdate<string, [DrainBudgetChange]>('setDrainBudget');

@@ -1,3 +1,5 @@
+import type { DrainBudgetLimits } from './drain-budget.js';
+
 /**
  * What the termination runbook needs to know of the configuration. The worker derives it from its
  * environment (common/config.ts) and hands it to each workflow through an activity, so a workflow's
@@ -45,6 +47,8 @@ export interface RunbookSettings {
   historyEventsPerRun?: number;
   emitKubernetesEvents: boolean;
   webhookEnabled: boolean;
+  /** DRAIN_BUDGET_PER_GROUP and DRAIN_BUDGET; absent (no budget) in settings recorded before they existed. */
+  drainBudget?: DrainBudgetLimits;
 }
 
 export interface DrainSettings {

@@ -6,6 +6,8 @@ import type { LifecycleResult } from './settings.js';
 export type TerminationPhase =
   | 'Received'
   | 'ResolvingNode'
+  /** Waiting for a place in the drain budget (DRAIN_BUDGET_PER_GROUP, DRAIN_BUDGET), the hook held. */
+  | 'WaitingForBudget'
   | 'Cordoning'
   | 'Draining'
   | 'WaitingToRetry'
@@ -54,6 +56,8 @@ export interface TerminationStatus {
    * there, their kubelet not finishing them. Absent in runs carried before it existed.
    */
   podsNotWaitedFor?: string[];
+  /** The termination's turn in its cluster's drain budget; absent when no budget applies. */
+  drainBudget?: DrainBudgetTurn;
   /** The first lifecycle action (the one most instances have); the same entry as `lifecycleActions[0]`. */
   lifecycle: LifecycleActionStatus | undefined;
   /** Every lifecycle action this termination holds or held, one per token, in arrival order. */
@@ -97,6 +101,24 @@ export interface LifecycleActionStatus {
   /** How the action ended, once it has; `lost`: Auto Scaling ended it before tnth completed it. */
   result: LifecycleResult | 'lost' | 'left-to-expire' | undefined;
   lostReason: LostReason | undefined;
+}
+
+/** A termination's place in its cluster's drain budget. Times are ISO 8601. */
+export interface DrainBudgetTurn {
+  /** The budget workflow (`drain-budget-<cluster>`): its `status` query shows every holder and waiter. */
+  workflowId: string;
+  /** waiting: in line; holding: one of the places, through every drain attempt; released: given back. */
+  state: 'waiting' | 'holding' | 'released';
+  group: string | undefined;
+  /** Went without waiting (a Spot interruption, an instance already going), counted against the limits. */
+  forced: boolean;
+  requestedAt: string;
+  grantedAt: string | undefined;
+  releasedAt: string | undefined;
+  /** Its place in line when it asked (1: next); undefined when a place was free. */
+  positionAtRequest: number | undefined;
+  /** The drains holding places when it asked: `instance (node)` each. */
+  holdersAtRequest: string[];
 }
 
 export interface SkipDrainRequest {

@@ -77,6 +77,7 @@ export async function main(_args: string[]): Promise<number> {
       eventAnnotations: eventAnnotations(config),
       ownPods: ownPods(config),
       expectOtherClusters: config.EXPECT_OTHER_CLUSTERS,
+      temporal: client,
       reportHeartbeat: async (progress) => {
         const execution = Context.current().info.workflowExecution;
         if (!execution) return;

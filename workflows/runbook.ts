@@ -18,6 +18,7 @@ import { identifyInstance, noteOwnership } from './identify.js';
 import type { LifecycleHolds } from './lifecycle-hold.js';
 import { Notifier, type NodeContext } from './notifications.js';
 import type { OperatorControls } from './operator-controls.js';
+import { cannotWait, type DrainTurn } from './drain-turn.js';
 import { excludeFromLoadBalancersLabel, outOfServiceTaint, preDrainTaints } from './taints.js';
 import type { TerminationState } from './termination-state.js';
 
@@ -33,6 +34,7 @@ export class Runbook {
     private readonly settings: RunbookSettings,
     private readonly controls: OperatorControls,
     private readonly handOver: HandOver,
+    private readonly turn: DrainTurn,
   ) {}
 
   /** The events this run handles; their times set the deadlines. */
@@ -46,6 +48,26 @@ export class Runbook {
   }
 
   async run(events: InterruptionEvent[]): Promise<void> {
+    await this.givingTheTurnBack(() => this.runSteps(events));
+  }
+
+  /**
+   * Runs `steps`, then gives back the termination's drain budget place, however they ended, unless
+   * the run hands over to the next (which holds the place on).
+   */
+  private async givingTheTurnBack(steps: () => Promise<void>): Promise<void> {
+    let handedOver = false;
+    try {
+      await steps();
+    } catch (error) {
+      handedOver = error instanceof ContinueAsNew;
+      throw error;
+    } finally {
+      if (!handedOver) await this.turn.release(`the termination ended in phase ${this.state.status.phase}`);
+    }
+  }
+
+  private async runSteps(events: InterruptionEvent[]): Promise<void> {
     const { state, holds } = this;
     state.failure = undefined;
     this.events = events;
@@ -78,7 +100,8 @@ export class Runbook {
       if (found === 'no-node') return await this.noNode();
       if (found === 'not-managed') return holds.leave('instance not managed (CHECK_TAG_BEFORE_DRAINING)');
       if (found === 'other-cluster') return holds.leave("another cluster's instance: that cluster handles it");
-      place = { events, ...found, retryAt: undefined, resumesInterrupted: false };
+      // Events that came while the termination waited for its drain budget place joined this run.
+      place = { events: this.events, ...found, retryAt: undefined, resumesInterrupted: false };
       await this.drainAndComplete(place, notifier);
     } catch (error) {
       await this.failed(error, notifier, place);
@@ -124,11 +147,13 @@ export class Runbook {
       upsertSearchAttributes([{ key: searchAttributes.autoScalingGroupName, value: first.autoScalingGroupName }]);
     }
     const notifier = new Notifier(this.state, this.settings, place.events);
-    try {
-      await this.drainAndComplete(place, notifier);
-    } catch (error) {
-      await this.failed(error, notifier, place);
-    }
+    await this.givingTheTurnBack(async () => {
+      try {
+        await this.drainAndComplete(place, notifier);
+      } catch (error) {
+        await this.failed(error, notifier, place);
+      }
+    });
   }
 
   private async drainAndComplete(place: DrainPlace, notifier: Notifier): Promise<void> {
@@ -142,6 +167,7 @@ export class Runbook {
       setPhase: (phase) => this.setPhase(phase),
       act: (decision, step) => this.act(decision, step),
     }).run(place, notifier);
+    await this.turn.release(`drain ${outcome}`);
     if (outcome === 'stopped') return this.stopped();
     await holds.cover(() =>
       notifier.outcome(
@@ -235,6 +261,7 @@ export class Runbook {
     const node: NodeContext = { name: found.name, providerId: found.providerId, labels: found.labels ?? {} };
     const instanceType = node.labels['node.kubernetes.io/instance-type'];
     await notifier.interruption(node);
+    if (this.turn.applies()) await this.takeTurn(instance, node.name);
 
     this.setPhase('Cordoning');
     const taints = preDrainTaints(state.status.kinds, events[0]?.eventId ?? instanceId, settings);
@@ -250,6 +277,28 @@ export class Runbook {
       this.calls().prepareNode({ nodeName: node.name, taints, labels, cordon: true }),
     );
     return { node, instanceType };
+  }
+
+  /**
+   * Waits for a drain budget place before the cordon: a node waiting its turn keeps serving. An event
+   * that cannot wait (a Spot interruption after the scale-in) ends the wait and joins this run.
+   */
+  private async takeTurn(instance: InstanceFacts | undefined, nodeName: string): Promise<void> {
+    const { state } = this;
+    const urgentPending = () => cannotWait(state.peekPending());
+    await this.turn.take({
+      events: this.events,
+      instance,
+      nodeName,
+      calls: this.calls(),
+      deadline: drainDeadline(this.events, this.settings, this.holds),
+      urgentArrived: urgentPending,
+      setPhase: (phase) => this.setPhase(phase),
+    });
+    if (urgentPending()) {
+      this.events = [...this.events, ...state.takePending()];
+      upsertSearchAttributes([{ key: searchAttributes.interruptionKind, value: state.status.kinds.join(',') }]);
+    }
   }
 
   private async noNode(): Promise<void> {

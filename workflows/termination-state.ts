@@ -95,6 +95,11 @@ export class TerminationState {
     return this.pending.length > 0;
   }
 
+  /** The events waiting for a runbook run, left where they are. */
+  peekPending(): readonly InterruptionEvent[] {
+    return this.pending;
+  }
+
   /** All events waiting for a runbook run; the run handles them together. */
   takePending(): InterruptionEvent[] {
     return this.pending.splice(0);

@@ -8,12 +8,19 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { heartbeatRecordedSignal, interruptionSignal, statusQuery, type WorkflowInput } from '../common/names.js';
+import {
+  drainPlaceGrantedSignal,
+  heartbeatRecordedSignal,
+  interruptionSignal,
+  statusQuery,
+  type WorkflowInput,
+} from '../common/names.js';
 import { searchAttributes } from '../common/search-attributes.js';
 import type { RunbookSettings } from '../common/settings.js';
 import type { TerminationStatus } from '../common/status.js';
 import { OperatorControls, type CarriedControls } from './operator-controls.js';
 import type { DrainPlace } from './drain-attempts.js';
+import { DrainTurn } from './drain-turn.js';
 import { Runbook } from './runbook.js';
 import { TerminationState, type CarriedState } from './termination-state.js';
 
@@ -52,6 +59,8 @@ export async function terminationWorkflow(input: TerminationInput): Promise<Term
   const controls = new OperatorControls(state, carried?.controls);
   upsertSearchAttributes([{ key: searchAttributes.instanceId, value: input.instanceId }]);
 
+  const turn = new DrainTurn(state);
+  setHandler(drainPlaceGrantedSignal, (grant) => turn.granted(grant));
   const settings = carried?.settings ?? (await runbookSettings());
   state.status.dryRun = settings.dryRun;
   state.holds.configure(settings);
@@ -65,7 +74,8 @@ export async function terminationWorkflow(input: TerminationInput): Promise<Term
       carried: { settings, state: state.carry(), controls: controls.carry(), place },
     });
   };
-  const runbook = new Runbook(state, settings, controls, handOver);
+  turn.configure(settings);
+  const runbook = new Runbook(state, settings, controls, handOver, turn);
   let ranOnce = false;
   if (carried) {
     await runbook.resume(carried.place);
