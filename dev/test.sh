@@ -17,7 +17,8 @@ if (( $# > 0 )); then exec mocha "$@"; fi
 # the suite takes as long as its longest part instead of their sum. Each uses its own groups, queues
 # and task queues, so they share the stack safely. Their output follows the rest's.
 slow=(test/integration/hook-held-matrix.test.ts test/starter/intake-outage.test.ts test/integration/long-haul-outages.test.ts
-  test/integration/worker-on-drained-node.test.ts test/kubernetes/drain-cases.test.ts)
+  test/integration/worker-on-drained-node.test.ts test/kubernetes/drain-cases.test.ts test/integration/drain-budget.test.ts
+  test/workflows/drain-budget.test.ts)
 logs=$(mktemp -d)
 pids=()
 for file in "${slow[@]}"; do

@@ -26,7 +26,7 @@ import { BudgetBook, type CarriedBook } from './drain-budget-book.js';
 export const holderCheckIntervalMs = 15_000;
 
 /** Each request, release and grant is a few events; the run hands over long before Temporal's cap. */
-const historyEventsPerRun = 5_000;
+const defaultHistoryEventsPerRun = 5_000;
 
 const { closedWorkflows } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -36,6 +36,8 @@ const { closedWorkflows } = proxyActivities<Activities>({
 export interface DrainBudgetInput {
   cluster: string;
   carried?: CarriedBook;
+  /** History events after which a run continues as new (tests lower it to see the hand-over). */
+  historyEventsPerRun?: number;
 }
 
 /**
@@ -94,12 +96,15 @@ export async function drainBudgetWorkflow(input: DrainBudgetInput): Promise<void
       setCurrentDetails(book.summary());
     }
     const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength >= historyEventsPerRun) {
+    if (
+      info.continueAsNewSuggested ||
+      info.historyLength >= (input.historyEventsPerRun ?? defaultHistoryEventsPerRun)
+    ) {
       // Updates already accepted finish here; signals that arrive meanwhile make the server refuse
       // the hand-over and run this again with them taken in.
       await condition(allHandlersFinished);
       await tellGranted(book);
-      return continueAsNew<typeof drainBudgetWorkflow>({ cluster: input.cluster, carried: book.carry() });
+      return continueAsNew<typeof drainBudgetWorkflow>({ ...input, carried: book.carry() });
     }
     if (book.holderIds().length === 0) {
       await condition(() => changed);

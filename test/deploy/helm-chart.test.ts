@@ -130,6 +130,8 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
       'config.WEBHOOK_PROXY=http://proxy:3128',
       'config.KUBERNETES_EVENTS_EXTRA_ANNOTATIONS=a=b',
       'config.LIFECYCLE_HOOK_NAMES=tnth-drain',
+      'config.DRAIN_BUDGET_PER_GROUP=10%',
+      'config.DRAIN_BUDGET=5',
     ]);
     const names = new Set((container(deployment(everything, 'worker')).env ?? []).map((e) => e.name));
     const missing = [...configVariables()].filter((name) => !names.has(name) && !leftToExtraEnv.includes(name));

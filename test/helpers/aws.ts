@@ -119,6 +119,8 @@ export interface GroupWithHookOptions {
   hookName?: string;
   notificationMetadata?: string;
   desiredCapacity?: number;
+  /** Default 10, or the desired capacity when larger. */
+  maxSize?: number;
   /** Fraction of real time the group's lifecycle clocks run at (e.g. 0.01); default the stack's. */
   timeScale?: number;
   notificationFormat?: 'direct' | 'eventbridge';
@@ -172,7 +174,7 @@ export async function createGroupWithHook(
       AutoScalingGroupName: groupName,
       LaunchTemplate: { LaunchTemplateName: template },
       MinSize: 0,
-      MaxSize: 10,
+      MaxSize: options.maxSize ?? Math.max(10, options.desiredCapacity ?? 1),
       DesiredCapacity: options.desiredCapacity ?? 1,
       AvailabilityZones: [ZONE],
       Tags: tags.length > 0 ? tags : undefined,

@@ -111,6 +111,10 @@ describe('configuration: every bad or contradictory value stops the process with
       /^LIFECYCLE_RESULT_ON_FAILURE="RETRY": /,
     ],
     ['a port out of range', { PROMETHEUS_SERVER_PORT: '70000' }, /^PROMETHEUS_SERVER_PORT="70000": /],
+    ['a drain budget of 0', { DRAIN_BUDGET_PER_GROUP: '0' }, /^DRAIN_BUDGET_PER_GROUP="0": .*at least 1/],
+    ['a drain budget that is not a count', { DRAIN_BUDGET_PER_GROUP: 'half' }, /^DRAIN_BUDGET_PER_GROUP="half": .*10%/],
+    ['a percentage above 100', { DRAIN_BUDGET_PER_GROUP: '120%' }, /^DRAIN_BUDGET_PER_GROUP="120%": .*1% to 100%/],
+    ['a cluster budget in percent', { DRAIN_BUDGET: '10%' }, /^DRAIN_BUDGET="10%": .*a count of nodes/],
   ];
   for (const [what, env, expected] of cases) {
     it(`refuses ${what}`, () => {
@@ -165,6 +169,18 @@ describe('configuration: every bad or contradictory value stops the process with
     });
     assert.deepEqual(eventAnnotations(config), { team: 'platform', 'cost-center': 'a=b' });
     assert.equal(runbookSettings(config).webhookEnabled, true);
+  });
+
+  it('reads the drain budgets into the runbook settings, none when unset', () => {
+    assert.equal(runbookSettings(loadConfig(cluster)).drainBudget, undefined);
+    assert.deepEqual(
+      runbookSettings(loadConfig({ ...cluster, DRAIN_BUDGET_PER_GROUP: '10%', DRAIN_BUDGET: '' })).drainBudget,
+      { perGroup: { percent: 10 }, cluster: undefined },
+    );
+    assert.deepEqual(runbookSettings(loadConfig({ ...cluster, DRAIN_BUDGET: '5' })).drainBudget, {
+      perGroup: undefined,
+      cluster: { count: 5 },
+    });
   });
 
   it('reads LIFECYCLE_HOOK_NAMES as the hooks tnth owns, every hook when unset or empty', () => {
