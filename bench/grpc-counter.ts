@@ -52,7 +52,7 @@ export async function startGrpcCounter(upstream: string): Promise<GrpcCounter> {
     });
     let trailersOnly = false;
     let trailers: Record<string, string | string[]> = {};
-    request.on('trailers', (t) => {
+    request.on('trailers', (t: IncomingHttpHeaders) => {
       trailers = Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined)) as typeof trailers;
     });
     stream.on('wantTrailers', () => stream.sendTrailers(trailers));
