@@ -49,6 +49,9 @@ export interface ActivityDeps {
   temporal?: Client;
 }
 
+/** When this process started: its drain budget configuration replaces those of workers started before. */
+const workerStartedAt = Date.now();
+
 export function createActivities(deps: ActivityDeps) {
   const instances = createInstanceActivities(deps.ec2);
   const nodes = createNodeActivities(deps.kube);
@@ -58,7 +61,10 @@ export function createActivities(deps: ActivityDeps) {
     runbookSettings: async (): Promise<RunbookSettings> => Promise.resolve(deps.settings),
     ...instances,
     ...createGroupActivities(deps.autoScaling),
-    ...createDrainBudgetActivities(deps.temporal),
+    ...createDrainBudgetActivities(deps.temporal, {
+      configured: deps.settings.drainBudget,
+      startedAt: workerStartedAt,
+    }),
     ...createLifecycleActivities({
       autoScaling: deps.autoScaling,
       onComplete: (result) => deps.metrics?.lifecycleCompleted(result),

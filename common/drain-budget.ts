@@ -57,6 +57,11 @@ export const budgetLimitsEqual = (a: BudgetLimit | undefined, b: BudgetLimit | u
 export interface DrainPlaceRequest {
   /** The termination's workflow id: the place is held by the workflow, whatever its runs and workers. */
   holder: string;
+  /**
+   * One per turn the termination takes (a second batch of events takes another). A request or a
+   * grant of a turn already given back is ignored, however late it comes.
+   */
+  requestId: string;
   instanceId: string;
   nodeName: string | undefined;
   /** The instance's Auto Scaling group; undefined for an instance in none (only DRAIN_BUDGET counts it). */
@@ -67,8 +72,24 @@ export interface DrainPlaceRequest {
   arrivedAt: number;
   /** A Spot interruption or an instance already going: takes a place at once, over the limit if need be. */
   forced: boolean;
-  /** The limits the termination's worker is configured with. */
+  /** The limits the asking worker is configured with (set by the request activity, not the workflow). */
   configured: DrainBudgetLimits;
+  /**
+   * When the asking worker started (epoch ms): a configuration only replaces one from a worker that
+   * started before, so old and new workers of a rollout do not undo each other.
+   */
+  configuredAt: number;
+  /** The asking worker's task queue: the budget workflow moves there when it continues as new. */
+  taskQueue: string;
+}
+
+/** What the termination's workflow passes; the activity adds the worker's configuration. */
+export type DrainPlaceAsk = Omit<DrainPlaceRequest, 'configured' | 'configuredAt' | 'taskQueue'>;
+
+/** A place given back, or a line left (signal `releaseDrainPlace`). */
+export interface DrainPlaceRelease {
+  holder: string;
+  requestId: string;
 }
 
 /** A holder or a waiter as the budget workflow shows it. */
@@ -86,6 +107,8 @@ export interface BudgetEntry {
 /** The budget workflow's answer to a request. */
 export interface DrainPlaceAnswer {
   granted: boolean;
+  /** The request's turn was already given back: a late request, ignored. */
+  released?: boolean;
   /** Place in line, 1 for the next to go (waiters only). */
   position: number | undefined;
   /** Who held places when the request was answered: `instance (node)` each. */
@@ -95,6 +118,7 @@ export interface DrainPlaceAnswer {
 /** Sent to a waiting termination when its place is given (signal `drainPlaceGranted`). */
 export interface DrainPlaceGrant {
   grantedAt: number;
+  requestId: string;
 }
 
 /** One limit as it stands: from the worker's configuration, an operator's change, and what applies. */
@@ -123,6 +147,6 @@ export interface DrainBudgetStatus {
  * configured one. A field left out stays as it is.
  */
 export interface DrainBudgetChange {
-  perGroup?: string | null;
-  cluster?: string | null;
+  perGroup?: string | number | null;
+  cluster?: string | number | null;
 }

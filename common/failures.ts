@@ -15,6 +15,8 @@ export const failureTypes = {
   drainTimeout: 'DrainTimeout',
   /** Pods that no drain may move under the settings (DaemonSet pods, emptyDir data). */
   undrainable: 'UndrainablePods',
+  /** No place in the drain budget came before the drain deadline. */
+  drainBudgetTimeout: 'DrainBudgetTimeout',
 } as const;
 
 /** Failures no retry can fix: every retry policy of the project stops on them at once. */
@@ -22,6 +24,7 @@ export const permanentFailureTypes = [
   failureTypes.kubernetesRefused,
   failureTypes.awsRefused,
   failureTypes.nodeGone,
+  failureTypes.drainBudgetTimeout,
 ] as const;
 
 /**

@@ -5,6 +5,7 @@ import type {
   DrainBudgetStatus,
   DrainPlaceAnswer,
   DrainPlaceGrant,
+  DrainPlaceRelease,
   DrainPlaceRequest,
 } from './drain-budget.js';
 import type { InterruptionEvent } from './events.js';
@@ -59,8 +60,8 @@ export const stopHandlingUpdate = defineUpdate<string, [StopHandlingRequest]>('s
 export const drainBudgetWorkflowId = (cluster: string): string => `drain-budget-${cluster}`;
 /** A termination asks for a place (update-with-start of the budget workflow); answered at once, granted or queued. */
 export const requestDrainPlaceUpdate = defineUpdate<DrainPlaceAnswer, [DrainPlaceRequest]>('requestDrainPlace');
-/** A termination gives its place back, or leaves the line (its workflow id). */
-export const releaseDrainPlaceSignal = defineSignal<[string]>('releaseDrainPlace');
+/** A termination gives its place back, or leaves the line. */
+export const releaseDrainPlaceSignal = defineSignal<[DrainPlaceRelease]>('releaseDrainPlace');
 /** The budget workflow gives a waiting termination its place. */
 export const drainPlaceGrantedSignal = defineSignal<[DrainPlaceGrant]>('drainPlaceGranted');
 /** `temporal workflow query --type status` on the budget workflow: limits, holders, waiters. */

@@ -107,6 +107,8 @@ export interface LifecycleActionStatus {
 export interface DrainBudgetTurn {
   /** The budget workflow (`drain-budget-<cluster>`): its `status` query shows every holder and waiter. */
   workflowId: string;
+  /** This turn's id: a second batch of events takes another turn. */
+  requestId: string;
   /** waiting: in line; holding: one of the places, through every drain attempt; released: given back. */
   state: 'waiting' | 'holding' | 'released';
   group: string | undefined;

@@ -10,12 +10,14 @@ import {
   type DrainBudgetLimits,
   type DrainBudgetStatus,
   type DrainPlaceAnswer,
+  type DrainPlaceRelease,
   type DrainPlaceRequest,
 } from '../common/drain-budget.js';
 
 /** A holder or a waiter as the book keeps it. */
 interface Entry {
   holder: string;
+  requestId: string;
   instanceId: string;
   nodeName: string | undefined;
   group: string | undefined;
@@ -37,6 +39,11 @@ export interface CarriedBook {
   waiters: Entry[];
   seq: number;
   configured: DrainBudgetLimits;
+  configuredAt: number;
+  /** Turns given back lately: their late requests are ignored. */
+  released: string[];
+  /** The task queue of the latest request: the next run goes there. */
+  taskQueue: string | undefined;
   overrides: { perGroup?: Override | undefined; cluster?: Override | undefined };
   groupSizes: Record<string, number>;
   reclaimed: number;
@@ -55,6 +62,9 @@ export class BudgetBook {
   private readonly waiters: Entry[];
   private seq: number;
   private readonly configured: DrainBudgetLimits;
+  private configuredAt: number;
+  private readonly released: string[];
+  private latestTaskQueue: string | undefined;
   private readonly overrides: CarriedBook['overrides'];
   private readonly groupSizes: Record<string, number>;
   private reclaimed: number;
@@ -64,6 +74,9 @@ export class BudgetBook {
     this.waiters = carried?.waiters ?? [];
     this.seq = carried?.seq ?? 0;
     this.configured = carried?.configured ?? {};
+    this.configuredAt = carried?.configuredAt ?? 0;
+    this.released = carried?.released ?? [];
+    this.latestTaskQueue = carried?.taskQueue;
     this.overrides = carried?.overrides ?? {};
     this.groupSizes = carried?.groupSizes ?? {};
     this.reclaimed = carried?.reclaimed ?? 0;
@@ -75,6 +88,9 @@ export class BudgetBook {
       waiters: this.waiters,
       seq: this.seq,
       configured: this.configured,
+      configuredAt: this.configuredAt,
+      released: this.released,
+      taskQueue: this.latestTaskQueue,
       overrides: this.overrides,
       groupSizes: this.groupSizes,
       reclaimed: this.reclaimed,
@@ -82,14 +98,19 @@ export class BudgetBook {
   }
 
   /**
-   * Takes a request in and answers it. The same holder asking again (a retried activity, a run that
-   * asks after continue-as-new) gets the answer for the place it already has or waits for.
+   * Takes a request in and answers it. The same turn asking again (a retried activity, a waiter
+   * asking again) gets the answer for the place it has or waits for; a new turn of the same holder
+   * (a new execution, a second batch of events) takes over its entry; a turn already given back is
+   * ignored.
    */
   request(req: DrainPlaceRequest, now: number): DrainPlaceAnswer {
-    this.takeConfiguration(req.configured);
+    this.latestTaskQueue = req.taskQueue;
+    this.takeConfiguration(req.configured, req.configuredAt);
     if (req.group !== undefined && req.groupSize !== undefined) this.groupSizes[req.group] = req.groupSize;
+    if (this.released.includes(req.requestId)) return { ...this.answer(undefined), released: true };
     const holding = this.holders.find((e) => e.holder === req.holder);
     if (holding) {
+      holding.requestId = req.requestId;
       holding.told = true;
       return this.answer(holding);
     }
@@ -97,6 +118,7 @@ export class BudgetBook {
     if (!waiting) {
       waiting = {
         holder: req.holder,
+        requestId: req.requestId,
         instanceId: req.instanceId,
         nodeName: req.nodeName,
         group: req.group,
@@ -108,6 +130,7 @@ export class BudgetBook {
       const after = this.waiters.findIndex((e) => before(waiting!, e));
       this.waiters.splice(after === -1 ? this.waiters.length : after, 0, waiting);
     }
+    waiting.requestId = req.requestId;
     if (req.forced) waiting.forced = true;
     this.grantReady(now);
     const held = this.holders.find((e) => e.holder === req.holder);
@@ -116,10 +139,15 @@ export class BudgetBook {
     return this.answer(held ?? waiting);
   }
 
-  /** The holder's place is given back, or it leaves the line; false when it had neither. */
-  release(holder: string): boolean {
+  /**
+   * The turn's place is given back, or it leaves the line; false when the book had neither. The turn
+   * is remembered, so a request of it that comes later is ignored.
+   */
+  release(release: DrainPlaceRelease): boolean {
+    this.released.push(release.requestId);
+    if (this.released.length > releasedKept) this.released.splice(0, this.released.length - releasedKept);
     for (const list of [this.holders, this.waiters]) {
-      const i = list.findIndex((e) => e.holder === holder);
+      const i = list.findIndex((e) => e.holder === release.holder && e.requestId === release.requestId);
       if (i !== -1) {
         list.splice(i, 1);
         return true;
@@ -129,8 +157,11 @@ export class BudgetBook {
   }
 
   /** A holder found closed without giving its place back (terminated by an operator, for one). */
-  reclaim(holder: string): void {
-    if (this.release(holder)) this.reclaimed += 1;
+  reclaim(holder: string): boolean {
+    const entry = [...this.holders, ...this.waiters].find((e) => e.holder === holder);
+    if (!entry || !this.release({ holder, requestId: entry.requestId })) return false;
+    this.reclaimed += 1;
+    return true;
   }
 
   /**
@@ -160,13 +191,27 @@ export class BudgetBook {
   }
 
   /** Holders given a place whose termination has not heard of it yet. */
-  untold(): string[] {
-    return this.holders.filter((e) => !e.told).map((e) => e.holder);
+  untold(): { holder: string; requestId: string }[] {
+    return this.holders.filter((e) => !e.told).map((e) => ({ holder: e.holder, requestId: e.requestId }));
   }
 
   told(holder: string): void {
     const entry = this.holders.find((e) => e.holder === holder);
     if (entry) entry.told = true;
+  }
+
+  /** Nobody holds or waits. */
+  idle(): boolean {
+    return this.holders.length === 0 && this.waiters.length === 0;
+  }
+
+  /** An operator's change is in force (the book must outlive an idle spell to keep it). */
+  overridden(): boolean {
+    return this.overrides.perGroup !== undefined || this.overrides.cluster !== undefined;
+  }
+
+  taskQueue(): string | undefined {
+    return this.latestTaskQueue;
   }
 
   holderIds(): string[] {
@@ -176,8 +221,13 @@ export class BudgetBook {
   /** The error an operator's change gets, or undefined when it is one the book can take. */
   checkChange(change: DrainBudgetChange): string | undefined {
     for (const name of ['perGroup', 'cluster'] as const) {
-      const value = change[name];
-      if (value === undefined || value === null || value.trim() === 'off') continue;
+      const given = change[name];
+      if (given === undefined || given === null) continue;
+      if (typeof given !== 'string' && typeof given !== 'number') {
+        return `${name}: ${JSON.stringify(given)} is neither a limit ("3", "10%", "off") nor null`;
+      }
+      const value = String(given);
+      if (value.trim() === 'off') continue;
       try {
         if (parseBudgetLimit(value, { percentAllowed: name === 'perGroup' }) === undefined) {
           return `${name}: "${value}" is blank; give a limit, "off", or null to go back to the configured one`;
@@ -195,8 +245,9 @@ export class BudgetBook {
   /** Applies an operator's change (checked by `checkChange`) and says what now applies. */
   change(change: DrainBudgetChange, now: number): string {
     for (const name of ['perGroup', 'cluster'] as const) {
-      const value = change[name];
-      if (value === undefined) continue;
+      const given = change[name];
+      if (given === undefined) continue;
+      const value = given === null ? null : String(given);
       if (value === null) delete this.overrides[name];
       else if (value.trim() === 'off') this.overrides[name] = 'off';
       else this.overrides[name] = parseBudgetLimit(value, { percentAllowed: name === 'perGroup' });
@@ -227,9 +278,20 @@ export class BudgetBook {
     };
   }
 
-  /** A line for the Web UI. */
+  /** The Web UI's current details: the limits, who drains, who is next. */
   summary(): string {
-    return `per group ${formatBudgetLimit(this.effective('perGroup'))}, cluster ${formatBudgetLimit(this.effective('cluster'))}: ${this.holders.length} draining, ${this.waiters.length} waiting`;
+    const name = (e: Entry) =>
+      `${e.instanceId}${e.nodeName ? ` (${e.nodeName})` : ''}${e.group ? ` of ${e.group}` : ''}`;
+    const some = (entries: Entry[]) =>
+      entries.length === 0
+        ? 'none'
+        : entries.slice(0, summaryListed).map(name).join(', ') +
+          (entries.length > summaryListed ? ` and ${entries.length - summaryListed} more` : '');
+    return [
+      `**Drain budget**: per group ${formatBudgetLimit(this.effective('perGroup'))}, cluster ${formatBudgetLimit(this.effective('cluster'))}`,
+      `draining (${this.holders.length}): ${some(this.holders)}`,
+      `waiting, next first (${this.waiters.length}): ${some(this.waiters)}`,
+    ].join('\n\n');
   }
 
   private effective(name: LimitName): BudgetLimit | undefined {
@@ -238,8 +300,13 @@ export class BudgetBook {
     return override ?? this.configured[name];
   }
 
-  /** A configured limit that changed (a new release of the worker) replaces an operator's override. */
-  private takeConfiguration(configured: DrainBudgetLimits): void {
+  /**
+   * A configured limit that changed in a worker started later (a new release) replaces the one in
+   * force and an operator's override of it; a worker started earlier changes nothing.
+   */
+  private takeConfiguration(configured: DrainBudgetLimits, configuredAt: number): void {
+    if (configuredAt < this.configuredAt) return;
+    this.configuredAt = configuredAt;
     for (const name of ['perGroup', 'cluster'] as const) {
       if (!budgetLimitsEqual(this.configured[name], configured[name])) {
         this.configured[name] = configured[name];
@@ -256,11 +323,11 @@ export class BudgetBook {
     return this.holders.filter((e) => e.group === group).length;
   }
 
-  private answer(entry: Entry): DrainPlaceAnswer {
-    const granted = this.holders.includes(entry);
+  private answer(entry: Entry | undefined): DrainPlaceAnswer {
+    const granted = entry !== undefined && this.holders.includes(entry);
     return {
       granted,
-      position: granted ? undefined : this.waiters.indexOf(entry) + 1,
+      position: granted || entry === undefined ? undefined : this.waiters.indexOf(entry) + 1,
       holders: this.holders.map((e) => `${e.instanceId}${e.nodeName ? ` (${e.nodeName})` : ''}`),
     };
   }
@@ -274,6 +341,12 @@ export class BudgetBook {
     };
   }
 }
+
+/** Enough for every turn given back while its request may still be in flight. */
+const releasedKept = 1_000;
+
+/** Holders and waiters named in the Web UI's details. */
+const summaryListed = 10;
 
 const before = (a: Entry, b: Entry) => a.arrivedAt < b.arrivedAt || (a.arrivedAt === b.arrivedAt && a.seq < b.seq);
 

@@ -291,8 +291,9 @@ export class Runbook {
       instance,
       nodeName,
       calls: this.calls(),
-      deadline: drainDeadline(this.events, this.settings, this.holds),
+      deadline: () => drainDeadline(this.events, this.settings, this.holds),
       urgentArrived: urgentPending,
+      actionsLost: () => this.holds.anyLost() && this.holds.open().length === 0,
       setPhase: (phase) => this.setPhase(phase),
     });
     if (urgentPending()) {

@@ -4,6 +4,9 @@ import { BudgetBook, type CarriedBook } from '../../workflows/drain-budget-book.
 
 const request = (n: number, over: Partial<DrainPlaceRequest> = {}): DrainPlaceRequest => ({
   holder: `termination-test-i-${n}`,
+  requestId: `turn-${n}`,
+  configuredAt: 1,
+  taskQueue: 'tnth-termination-test',
   instanceId: `i-${n}`,
   nodeName: `node-${n}`,
   group: 'web',
@@ -35,7 +38,7 @@ describe('drain budget: the book of places', () => {
       [1, 2],
     );
     assert.deepEqual(book.grantReady(0), [], 'no place is free');
-    book.release('termination-test-i-1');
+    book.release({ holder: 'termination-test-i-1', requestId: 'turn-1' });
     assert.deepEqual(
       book.grantReady(0).map((e) => e.instanceId),
       ['i-2'],
@@ -54,12 +57,12 @@ describe('drain budget: the book of places', () => {
       book.status('test').waiters.map((w) => w.instanceId),
       ['i-2', 'i-4', 'i-6'],
     );
-    book.release('termination-test-i-9');
+    book.release({ holder: 'termination-test-i-9', requestId: 'turn-9' });
     assert.deepEqual(
       book.grantReady(5).map((e) => e.instanceId),
       ['i-2'],
     );
-    assert.deepEqual(book.untold(), ['termination-test-i-2']);
+    assert.deepEqual(book.untold(), [{ holder: 'termination-test-i-2', requestId: 'turn-2' }]);
   });
 
   it('lets another group go when one group is full, and stops everyone when the cluster is', () => {
@@ -70,7 +73,7 @@ describe('drain budget: the book of places', () => {
     assert.equal(book.request(request(3, { configured, group: 'batch' }), 0).granted, true);
     assert.equal(book.request(request(4, { configured, group: 'jobs' }), 0).granted, false, 'the cluster is full');
     assert.equal(book.request(request(5, { configured, group: undefined }), 0).granted, false);
-    book.release('termination-test-i-1');
+    book.release({ holder: 'termination-test-i-1', requestId: 'turn-1' });
     // i-2 is next in line and its group has room again.
     assert.deepEqual(
       book.grantReady(0).map((e) => e.instanceId),
@@ -96,9 +99,9 @@ describe('drain budget: the book of places', () => {
     assert.equal(book.request(request(1, { configured }), 0).granted, true);
     assert.equal(book.request(request(2, { configured, forced: true }), 0).granted, true);
     assert.equal(book.request(request(3, { configured }), 0).granted, false);
-    book.release('termination-test-i-1');
+    book.release({ holder: 'termination-test-i-1', requestId: 'turn-1' });
     assert.deepEqual(book.grantReady(0), [], 'the forced holder still counts');
-    book.release('termination-test-i-2');
+    book.release({ holder: 'termination-test-i-2', requestId: 'turn-2' });
     assert.deepEqual(
       book.grantReady(0).map((e) => e.instanceId),
       ['i-3'],
@@ -126,16 +129,52 @@ describe('drain budget: the book of places', () => {
     assert.match(book.checkChange({ cluster: '10%' })!, /^cluster: "10%": a count of nodes/);
     assert.match(book.checkChange({ perGrop: '2' } as never)!, /unknown field\(s\) perGrop/);
     assert.equal(book.change({ perGroup: '2' }, 0), 'per group: 2; cluster: off');
-    assert.deepEqual(book.untold(), ['termination-test-i-2'], 'the wider limit let the waiter go');
+    assert.deepEqual(
+      book.untold().map((u) => u.holder),
+      ['termination-test-i-2'],
+      'the wider limit let the waiter go',
+    );
     assert.deepEqual(book.status('test').perGroup, { configured: '1', override: '2', effective: '2' });
     book.request(request(3, { configured }), 0);
     assert.equal(book.status('test').perGroup.effective, '2', 'the same configuration keeps the override');
-    book.request(request(4, { configured: { perGroup: { count: 5 } } }), 0);
+    book.request(request(4, { configured: { perGroup: { count: 5 } }, configuredAt: 2 }), 0);
     assert.deepEqual(book.status('test').perGroup, { configured: '5', override: undefined, effective: '5' });
     book.change({ perGroup: 'off' }, 0);
     assert.equal(book.status('test').perGroup.effective, 'off');
     book.change({ perGroup: null }, 0);
     assert.equal(book.status('test').perGroup.effective, '5');
+  });
+
+  it('ignores a configuration from a worker that started before the one in force', () => {
+    const book = new BudgetBook();
+    book.request(request(1, { configured: { perGroup: { count: 3 } }, configuredAt: 10 }), 0);
+    book.change({ perGroup: 10 }, 0);
+    book.request(request(2, { configured: { perGroup: { count: 1 } }, configuredAt: 5 }), 0);
+    assert.deepEqual(book.status('test').perGroup, { configured: '3', override: '10', effective: '10' });
+    book.request(request(3, { configured: { perGroup: { count: 4 } }, configuredAt: 20 }), 0);
+    assert.deepEqual(book.status('test').perGroup, { configured: '4', override: undefined, effective: '4' });
+  });
+
+  it('counts a percentage set by an operator from the sizes the requests bring', () => {
+    const book = new BudgetBook();
+    book.request(request(1, { groupSize: 10 }), 0);
+    book.change({ perGroup: '50%' }, 0);
+    const granted = [2, 3, 4, 5, 6].map((n) => book.request(request(n, { groupSize: 10 }), 0).granted);
+    assert.deepEqual(granted, [true, true, true, true, false]);
+  });
+
+  it('ignores a request that comes after its turn was given back, and a release of another turn', () => {
+    const book = new BudgetBook();
+    const configured = { perGroup: { count: 1 } };
+    book.request(request(1, { configured }), 0);
+    // The waiter gave up (an operator skipped its drain) before its request was seen.
+    assert.equal(book.release({ holder: 'termination-test-i-2', requestId: 'turn-2' }), false);
+    assert.equal(book.request(request(2, { configured }), 0).released, true);
+    assert.deepEqual(book.status('test').waiters, []);
+    // A new turn of the same holder is another request.
+    assert.equal(book.request(request(2, { configured, requestId: 'turn-2b' }), 0).position, 1);
+    assert.equal(book.release({ holder: 'termination-test-i-2', requestId: 'turn-2' }), false, 'an old turn');
+    assert.equal(book.status('test').waiters.length, 1);
   });
 
   it('reclaims a holder that closed without giving its place back, and counts it', () => {
