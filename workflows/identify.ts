@@ -45,6 +45,7 @@ export async function identifyInstance(deps: IdentifyDeps): Promise<InstanceFact
     inTime = unheldMs > 0 && (await condition(() => answered, unheldMs));
   }
   const instance = inTime ? await described : await state.holds.cover(() => described);
+  state.instance = instance;
   if (!settings.clusterName) return instance;
   const owner = ownership(instance?.tags ?? {}, settings.clusterName, settings.clusterTagKey);
   if (owner.owner === 'other-cluster') {

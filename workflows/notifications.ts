@@ -1,8 +1,9 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { InterruptionEvent } from '../common/events.js';
-import { interruptionReasons, nthKinds, type NodeEvent, type NotificationData } from '../common/notification.js';
+import { interruptionReasons, type NodeEvent } from '../common/notification.js';
 import type { RunbookSettings } from '../common/settings.js';
+import { notificationData, nthDescription } from './notification-data.js';
 import type { TerminationState } from './termination-state.js';
 
 /** Notifications are worth retries, never a failed termination: a receiver down for minutes is logged. */
@@ -15,27 +16,6 @@ export interface NodeContext {
   name: string;
   providerId: string | undefined;
   labels: Record<string, string>;
-}
-
-function describe(event: InterruptionEvent): string {
-  switch (event.kind) {
-    case 'asg-terminate':
-      return `ASG Lifecycle Termination event received. Instance will be interrupted at ${event.time}`;
-    case 'asg-launch':
-      return `ASG Lifecycle Launch event received at ${event.time}`;
-    case 'spot-interruption':
-      return `Spot Interruption notice for instance ${event.instanceId} was sent at ${event.time}; action: ${event.instanceAction}`;
-    case 'rebalance-recommendation':
-      return `Rebalance recommendation event received. Instance ${event.instanceId} will be cordoned at ${event.time}`;
-    case 'state-change':
-      return `EC2 State Change event received. Instance ${event.instanceId} went into ${event.state} at ${event.time}`;
-    case 'scheduled-change':
-      return event.description ?? `AWS Health scheduled change ${event.eventTypeCode} for ${event.instanceId}`;
-    default: {
-      const unknown: never = event;
-      return `event ${JSON.stringify(unknown)}`;
-    }
-  }
 }
 
 /** Webhook and Kubernetes events of one runbook run, as NTH sends them, each at most once. */
@@ -58,7 +38,7 @@ export class Notifier {
       nodeName: node.name,
       type: 'Normal',
       reason: interruptionReasons[event.kind],
-      message: describe(event),
+      message: nthDescription(event),
       dedupKey: `${event.eventId}/interruption`,
     });
   }
@@ -101,25 +81,17 @@ export class Notifier {
       return;
     }
     const { status } = this.state;
-    const data: NotificationData = {
-      EventID: event.eventId,
-      Kind: nthKinds[event.kind],
-      Monitor: 'SQS_MONITOR',
-      Description: describe(event),
-      State: status.phase,
-      AutoScalingGroupName: status.lifecycle?.autoScalingGroupName ?? '',
-      NodeName: node?.name ?? '',
-      NodeLabels: node?.labels ?? {},
-      Pods: status.podsEvicted,
-      InstanceID: status.instanceId,
-      ProviderID: node?.providerId ?? '',
-      InstanceType: instanceType ?? node?.labels['node.kubernetes.io/instance-type'] ?? '',
-      IsManaged: managed,
-      StartTime: event.time,
-      EndTime: new Date(Date.now()).toISOString(),
-      NodeProcessed: status.phase === 'Done',
-      InProgress: false,
-    };
+    const data = notificationData({
+      event,
+      instanceId: status.instanceId,
+      instance: this.state.instance,
+      node,
+      instanceType,
+      phase: status.phase,
+      podsEvicted: status.podsEvicted,
+      managed,
+      endTime: new Date(Date.now()).toISOString(),
+    });
     try {
       await sendWebhook(data);
       this.state.decide('webhook sent');

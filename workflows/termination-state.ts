@@ -1,3 +1,4 @@
+import type { InstanceFacts } from '../activities/aws/instances.js';
 import type { InterruptionEvent, LifecycleEvent } from '../common/events.js';
 import type { PodLeft, TerminationPhase, TerminationStatus } from '../common/status.js';
 import { LifecycleHolds, type CarriedHolds } from './lifecycle-hold.js';
@@ -17,6 +18,8 @@ export interface CarriedState {
   seenEventIds: string[];
   pending: InterruptionEvent[];
   holds: CarriedHolds;
+  /** Absent in runs carried before it was. */
+  instance?: InstanceFacts | undefined;
 }
 
 /** What a termination workflow knows: events taken in (deduplicated), progress, the `status` answer. */
@@ -26,6 +29,8 @@ export class TerminationState {
   readonly holds: LifecycleHolds;
   /** Set when a run failed; cleared when a new run starts. */
   failure: TerminationFailure | undefined;
+  /** EC2's description of the instance, once the runbook has it: the webhook's node metadata. */
+  instance: InstanceFacts | undefined;
   private readonly seenEventIds = new Set<string>();
   private readonly pending: InterruptionEvent[] = [];
 
@@ -63,6 +68,7 @@ export class TerminationState {
       for (const id of carried.seenEventIds) this.seenEventIds.add(id);
       this.pending.push(...carried.pending);
       this.holds.restore(carried.holds);
+      this.instance = carried.instance;
     }
   }
 
@@ -73,6 +79,7 @@ export class TerminationState {
       seenEventIds: [...this.seenEventIds],
       pending: [...this.pending],
       holds: this.holds.carry(),
+      ...(this.instance ? { instance: this.instance } : {}),
     };
   }
 

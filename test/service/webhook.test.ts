@@ -59,7 +59,7 @@ describe('webhook notifications', () => {
     const body = JSON.parse(renderTemplate(defaultWebhookTemplate, data)) as { text: string };
     assert.equal(
       body.text,
-      '[NTH][Instance Interruption] EventID: evt-1 - Kind: SPOT_ITN - Instance: i-0123456789abcdef0 - Node: ip-10-0-1-23.ec2.internal - Description: Spot "interruption" notice - Start Time: 2026-11-29T10:00:00Z',
+      '[NTH][Instance Interruption] EventID: evt-1 - Kind: SPOT_ITN - Instance: i-0123456789abcdef0 - Node: ip-10-0-1-23.ec2.internal - Description: Spot "interruption" notice - Start Time: 2026-11-29 10:00:00 +0000 UTC',
     );
     assert.equal(
       renderTemplate('{{.NodeLabels}} {{ .Pods }} {{ .IsManaged }}', data),

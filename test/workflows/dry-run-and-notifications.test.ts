@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { NotificationData } from '../../common/notification.js';
+import { nthEventId, type NotificationData } from '../../common/notification.js';
 import { spotInterruptionEvent } from '../helpers/events.js';
 import { runTermination, useStack } from './harness.js';
 
@@ -69,12 +69,15 @@ describe('termination workflow: dry run, CORDON_ONLY and notifications', functio
     assert.equal(rec.heartbeats.length, 0, 'no lifecycle action, no heartbeat');
     assert.equal(rec.webhooks.length, 1);
     const data = rec.webhooks[0] as NotificationData;
-    assert.equal(data.EventID, event.eventId);
+    // NTH's event id: its prefix and the EventBridge id in hexadecimal (pkg/monitor/sqsevent/spot-itn-event.go).
+    assert.equal(data.EventID, `spot-itn-event-${Buffer.from(event.eventId).toString('hex')}`);
+    assert.equal(data.EventID, nthEventId(event));
     assert.equal(data.Kind, 'SPOT_ITN');
     assert.equal(data.InstanceID, event.instanceId);
     assert.equal(data.NodeName, 'ip-10-0-1-23.ec2.internal');
     assert.equal(data.StartTime, event.time);
-    assert.deepEqual(data.Pods, ['default/app-1']);
+    assert.deepEqual(data.Pods, ['app-1'], "NTH's pod names, without their namespace");
+    assert.equal(data.AvailabilityZone, 'us-east-1a', "the instance's node metadata, from EC2");
     assert.equal(data.NodeProcessed, true);
     assert.deepEqual(rec.nodeEvents, [
       { reason: 'SpotInterruption', type: 'Normal' },
