@@ -79,6 +79,8 @@ const schema = z.object({
   CORDON_ONLY: bool(false),
   TAINT_NODE: bool(false),
   TAINT_EFFECT: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).default('NoSchedule'),
+  // tnth's own: with TAINT_NODE, a state change taints aws-node-termination-handler/ec2-state-change (NTH never does).
+  TAINT_STATE_CHANGE: bool(false),
   ENABLE_OUT_OF_SERVICE_TAINT: bool(false),
   EXCLUDE_FROM_LOAD_BALANCERS: bool(false),
   CHECK_TAG_BEFORE_DRAINING: bool(true),
@@ -240,6 +242,7 @@ export function runbookSettings(config: Config): RunbookSettings {
     cordonOnly: config.CORDON_ONLY,
     taintNode: config.TAINT_NODE,
     taintEffect: config.TAINT_EFFECT,
+    taintStateChange: config.TAINT_STATE_CHANGE,
     enableOutOfServiceTaint: config.ENABLE_OUT_OF_SERVICE_TAINT,
     excludeFromLoadBalancers: config.EXCLUDE_FROM_LOAD_BALANCERS,
     checkTagBeforeDraining: config.CHECK_TAG_BEFORE_DRAINING,

@@ -17,6 +17,8 @@ export interface RunbookSettings {
   cordonOnly: boolean;
   taintNode: boolean;
   taintEffect: TaintEffect;
+  /** TAINT_STATE_CHANGE (tnth's own): a state change taints too, as NTH never does; absent in older settings. */
+  taintStateChange?: boolean;
   enableOutOfServiceTaint: boolean;
   excludeFromLoadBalancers: boolean;
   checkTagBeforeDraining: boolean;

@@ -19,7 +19,7 @@ import type { LifecycleHolds } from './lifecycle-hold.js';
 import { Notifier, type NodeContext } from './notifications.js';
 import type { OperatorControls } from './operator-controls.js';
 import { cannotWait, type DrainTurn } from './drain-turn.js';
-import { excludeFromLoadBalancersLabel, outOfServiceTaint, preDrainTaints } from './taints.js';
+import { outOfServiceTaint, preDrainLabels, preDrainTaints } from './taints.js';
 import type { TerminationState } from './termination-state.js';
 
 /**
@@ -264,10 +264,9 @@ export class Runbook {
     if (this.turn.applies()) await this.takeTurn(instance, node.name);
 
     this.setPhase('Cordoning');
-    const taints = preDrainTaints(state.status.kinds, events[0]?.eventId ?? instanceId, settings);
-    const labels: Record<string, string> = settings.excludeFromLoadBalancers
-      ? { [excludeFromLoadBalancersLabel]: 'true' }
-      : {};
+    // Events that could not wait for the drain budget joined this run: each kind its own event's id.
+    const taints = preDrainTaints(state.status.kinds, this.events, settings);
+    const labels = preDrainLabels(settings);
     const what = [
       `cordon ${node.name}`,
       ...taints.map((t) => `taint ${t.key}=${t.value}:${t.effect}`),

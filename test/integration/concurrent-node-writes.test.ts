@@ -175,7 +175,7 @@ describe('integration: 100 terminations, kwok and another controller writing the
         node.spec?.taints?.some((t) => t.key === taintKey[target.kind] && t.effect === 'NoSchedule')
           ? []
           : [`taint ${taintKey[target.kind]}`],
-        node.metadata?.labels?.[excludeLabel] === 'true' ? [] : [`label ${excludeLabel}`],
+        node.metadata?.labels?.[excludeLabel] === 'aws-node-termination-handler' ? [] : [`label ${excludeLabel}`],
         node.metadata?.labels?.['kubernetes.io/hostname'] === target.privateDnsName ? [] : ['hostname label'],
         isReady(node) ? [] : ["kwok's Ready condition"],
         writes[i]!.taints.filter((key) => !hasTaint(node, key)).map((key) => `taint ${key}`),
