@@ -28,6 +28,8 @@ export interface ActivityMetrics {
   lifecycleLost(reason: LostReason): void;
   drain(outcome: 'succeeded' | 'failed'): void;
   eventIgnored(reason: IgnoredReason): void;
+  /** The node's preparation before the drain (cordon, taints, label): NTH's pre-drain. */
+  nodePrepared?(outcome: 'succeeded' | 'failed'): void;
 }
 
 export interface ActivityDeps {
@@ -54,7 +56,7 @@ const workerStartedAt = Date.now();
 
 export function createActivities(deps: ActivityDeps) {
   const instances = createInstanceActivities(deps.ec2);
-  const nodes = createNodeActivities(deps.kube);
+  const nodes = createNodeActivities(deps.kube, { onPrepared: (outcome) => deps.metrics?.nodePrepared?.(outcome) });
   return {
     describeWorker: () => describeWorker(),
     /** The worker's runbook settings, recorded in each workflow's history when it starts. */

@@ -29,6 +29,8 @@ export async function processBatch(messages: QueueMessage[], context: BatchConte
   );
   const done = outcomes.filter(({ outcome }) => outcome === 'handed-off' || outcome === 'no-action');
   const failed = outcomes.filter(({ outcome }) => outcome === 'hand-off-failed').map(({ message }) => message);
+  // NTH's monitor counts a batch none of whose messages it could process as an error of its own.
+  if (done.length === 0 && outcomes.length > 0) metrics.nthEventErrors.inc(metrics.nthMonitorError);
 
   if (done.length > 0) {
     try {

@@ -72,7 +72,28 @@ export class StarterMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * NTH's `events_error_total` (pkg/observability/opentelemetry.go), counted where NTH counts it: its
+   * SQS monitor's loop failed, by receiving or because no message of a batch could be processed. The
+   * OpenTelemetry exporter NTH uses names its attribute `event_error_where` and adds the meter's scope.
+   */
+  readonly nthEventErrors = new Counter({
+    name: 'events_error_total',
+    help: "Number of errors in events processing (NTH's series): receives that failed, batches none of whose messages could be handled",
+    labelNames: ['event_error_where', 'otel_scope_name', 'otel_scope_version'] as const,
+    registers: [this.registry],
+  });
+
+  /** The labels of NTH's SQS monitor's errors. */
+  readonly nthMonitorError = {
+    event_error_where: 'SQS_MONITOR',
+    otel_scope_name: 'aws.node.termination.handler',
+    otel_scope_version: '',
+  } as const;
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+    // NTH adds 0 at start: the series exists from the first scrape.
+    this.nthEventErrors.inc({ otel_scope_name: 'aws.node.termination.handler', otel_scope_version: '' }, 0);
   }
 }

@@ -27,6 +27,7 @@ export async function poll(
     } catch (error) {
       if (signal.aborted) break;
       const delay = sqsBackoff.failure();
+      context.metrics.nthEventErrors.inc(context.metrics.nthMonitorError);
       context.logger.error({ err: error, retryInMs: delay }, 'receiving from SQS failed');
       await sleep(delay, undefined, { signal }).catch(() => undefined);
       continue;

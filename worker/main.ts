@@ -20,6 +20,7 @@ import { createLogger } from '../common/logging.js';
 import { heartbeatRecordedSignal } from '../common/names.js';
 import { temporalConnectionOptions } from '../common/temporal-connection.js';
 import { createWorkerMetrics } from './metrics.js';
+import { createNthMetrics } from './nth-metrics.js';
 import { baseWorkerOptions } from './options.js';
 import { withPrebuiltWorkflowBundle } from './prebuilt-bundle.js';
 
@@ -60,19 +61,23 @@ export async function main(_args: string[]): Promise<number> {
   const logger = createLogger(config, 'tnth-worker');
   installRuntime(config, logger);
   const metrics = createWorkerMetrics();
+  const nth = createNthMetrics(metrics.registry);
   const connectionOptions = await temporalConnectionOptions(config);
   const nativeConnection = await NativeConnection.connect(connectionOptions);
   const clientConnection = await Connection.connect(connectionOptions);
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   const servers = [];
+  let stopTagged: (() => void) | undefined;
   try {
     const region = config.AWS_REGION;
+    const ec2 = new EC2Client({ ...(region ? { region } : {}), requestHandler: awsRequestTimeouts });
+    const kube = createKubeClients();
     const activities = createActivities({
       settings: runbookSettings(config),
-      ec2: new EC2Client({ ...(region ? { region } : {}), requestHandler: awsRequestTimeouts }),
+      ec2,
       autoScaling: new AutoScalingClient({ ...(region ? { region } : {}), requestHandler: awsRequestTimeouts }),
-      kube: createKubeClients(),
-      metrics: metrics.activity,
+      kube,
+      metrics: nth.withActions(metrics.activity, { cordonOnly: config.CORDON_ONLY }),
       webhook: webhookSettings(config),
       eventAnnotations: eventAnnotations(config),
       ownPods: ownPods(config),
@@ -89,6 +94,8 @@ export async function main(_args: string[]): Promise<number> {
     // The HTTP servers come first: a port in use fails the start before a worker holds the connection.
     let worker: Worker | undefined = undefined;
     if (config.ENABLE_PROMETHEUS_SERVER) {
+      // As NTH, only while metrics are served: a DescribeInstances and a node list every 30 s.
+      stopTagged = nth.recordTagged({ ec2, core: kube.core, managedTag: config.MANAGED_TAG, logger });
       const sdkMetrics = `http://${sdkMetricsAddress(config)}/metrics`;
       servers.push(
         await startHttpServer(
@@ -125,6 +132,7 @@ export async function main(_args: string[]): Promise<number> {
     logger.info('worker stopped');
     return 0;
   } finally {
+    stopTagged?.();
     for (const server of servers) server.close();
     await clientConnection.close();
     await nativeConnection.close();

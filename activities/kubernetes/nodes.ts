@@ -54,7 +54,13 @@ function facts(node: V1Node): NodeFacts {
 const providerIdNames = (providerId: string | undefined, instanceId: string) =>
   providerId !== undefined && providerId.split('/').at(-1) === instanceId;
 
-export function createNodeActivities({ core }: Pick<KubeClients, 'core'>) {
+/** The taint the runbook adds after a drain (workflows/taints.ts): that preparation is no pre-drain. */
+const outOfServiceKey = 'node.kubernetes.io/out-of-service';
+
+export function createNodeActivities(
+  { core }: Pick<KubeClients, 'core'>,
+  { onPrepared }: { onPrepared?: (outcome: 'succeeded' | 'failed') => void } = {},
+) {
   async function readNodeOrUndefined(name: string): Promise<V1Node | undefined> {
     try {
       return await core.readNode({ name });
@@ -75,6 +81,48 @@ export function createNodeActivities({ core }: Pick<KubeClients, 'core'>) {
       return (await core.listNode({ labelSelector, resourceVersion: '0' })).items;
     } catch (error) {
       throw kubeFailure(labelSelector ? `listing nodes with ${labelSelector}` : 'listing nodes', error);
+    }
+  }
+
+  /**
+   * Labels, cordons and taints the node. Labels and `unschedulable` merge without conflict; taints
+   * are a list the API replaces whole, so they are written with the read resourceVersion as a
+   * precondition and re-read on 409, never overwriting another writer's taint.
+   */
+  async function writePreparation(prep: NodePreparation): Promise<void> {
+    const { nodeName } = prep;
+    if (prep.cordon || Object.keys(prep.labels).length > 0) {
+      const body = {
+        metadata: { labels: prep.labels },
+        ...(prep.cordon ? { spec: { unschedulable: true } } : {}),
+      };
+      try {
+        await core.patchNode({ name: nodeName, body }, strategicMerge);
+      } catch (error) {
+        if (httpCode(error) === 404) throw nodeGone(`cordoning node ${nodeName}`);
+        throw kubeFailure(`cordoning node ${nodeName}`, error);
+      }
+    }
+    if (prep.taints.length === 0) return;
+    for (let attempt = 1; ; attempt++) {
+      const node = await readNodeOrUndefined(nodeName);
+      if (!node) throw nodeGone(`tainting node ${nodeName}`);
+      const existing = node.spec?.taints ?? [];
+      const missing = prep.taints.filter((t) => !existing.some((e) => e.key === t.key && e.effect === t.effect));
+      if (missing.length === 0) return;
+      const body = {
+        metadata: { resourceVersion: node.metadata?.resourceVersion },
+        spec: { taints: [...existing, ...missing] },
+      };
+      try {
+        await core.patchNode({ name: nodeName, body }, mergePatch);
+        return;
+      } catch (error) {
+        if (httpCode(error) !== 409 || attempt >= conflictRetries) {
+          throw kubeFailure(`tainting node ${nodeName}`, error);
+        }
+        await sleep(50 * attempt);
+      }
     }
   }
 
@@ -119,45 +167,15 @@ export function createNodeActivities({ core }: Pick<KubeClients, 'core'>) {
       return node && facts(node);
     },
 
-    /**
-     * Labels, cordons and taints the node. Labels and `unschedulable` merge without conflict; taints
-     * are a list the API replaces whole, so they are written with the read resourceVersion as a
-     * precondition and re-read on 409, never overwriting another writer's taint.
-     */
+    /** Prepares the node (see `writePreparation`), counted as NTH's pre-drain unless it is the out-of-service taint. */
     async prepareNode(prep: NodePreparation): Promise<void> {
-      const { nodeName } = prep;
-      if (prep.cordon || Object.keys(prep.labels).length > 0) {
-        const body = {
-          metadata: { labels: prep.labels },
-          ...(prep.cordon ? { spec: { unschedulable: true } } : {}),
-        };
-        try {
-          await core.patchNode({ name: nodeName, body }, strategicMerge);
-        } catch (error) {
-          if (httpCode(error) === 404) throw nodeGone(`cordoning node ${nodeName}`);
-          throw kubeFailure(`cordoning node ${nodeName}`, error);
-        }
-      }
-      if (prep.taints.length === 0) return;
-      for (let attempt = 1; ; attempt++) {
-        const node = await readNodeOrUndefined(nodeName);
-        if (!node) throw nodeGone(`tainting node ${nodeName}`);
-        const existing = node.spec?.taints ?? [];
-        const missing = prep.taints.filter((t) => !existing.some((e) => e.key === t.key && e.effect === t.effect));
-        if (missing.length === 0) return;
-        const body = {
-          metadata: { resourceVersion: node.metadata?.resourceVersion },
-          spec: { taints: [...existing, ...missing] },
-        };
-        try {
-          await core.patchNode({ name: nodeName, body }, mergePatch);
-          return;
-        } catch (error) {
-          if (httpCode(error) !== 409 || attempt >= conflictRetries) {
-            throw kubeFailure(`tainting node ${nodeName}`, error);
-          }
-          await sleep(50 * attempt);
-        }
+      const count = prep.taints.some((t) => t.key === outOfServiceKey) ? undefined : onPrepared;
+      try {
+        await writePreparation(prep);
+        count?.('succeeded');
+      } catch (error) {
+        count?.('failed');
+        throw error;
       }
     },
   };
