@@ -1,14 +1,17 @@
-import { condition, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { condition, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { InterruptionEvent } from '../common/events.js';
 import { permanentFailureTypes } from '../common/failures.js';
 import type { RunbookSettings } from '../common/settings.js';
 import type { TerminationPhase } from '../common/status.js';
-import { drainActivity } from './activities.js';
+import { callsUntil, drainActivity } from './activities.js';
 import { errorMessage, failureType, podsLeft, wasInterrupted } from './failures.js';
 import type { LifecycleHolds } from './lifecycle-hold.js';
 import type { NodeContext, Notifier } from './notifications.js';
 import type { OperatorControls } from './operator-controls.js';
 import type { TerminationState } from './termination-state.js';
+
+/** Dry runs that read the node's pods to say which they would evict (runs before it only said "drain"). */
+const dryRunReadsPods = 'dry-run-reads-pods';
 
 /** A Spot instance gets two minutes' notice; the drain has to fit in it. */
 const spotNoticeMs = 120_000;
@@ -110,8 +113,9 @@ export class DrainAttempts {
       );
       let drained: Awaited<ReturnType<ReturnType<typeof drainActivity>>> | undefined;
       let failed = false;
+      if (settings.dryRun && patched(dryRunReadsPods)) await this.rehearse(node, events);
       try {
-        drained = await this.deps.act(`drain ${node.name} (attempt ${state.status.attempt})`, () =>
+        drained = await this.deps.act(`drain node ${node.name} (attempt ${state.status.attempt})`, () =>
           controls.cancellableAttempt(() =>
             holds.cover(() =>
               drainActivity((attemptEnd - Date.now()) / 1000)({
@@ -161,6 +165,26 @@ export class DrainAttempts {
         return 'gave-up';
       }
       retryAt = Date.now() + settings.drainRetryIntervalSeconds * 1000;
+    }
+  }
+
+  /** DRY_RUN: a decision per pod the drain would evict, from the node's pods as they are now. */
+  private async rehearse(node: NodeContext, events: InterruptionEvent[]): Promise<void> {
+    const { state, settings } = this.deps;
+    try {
+      const plan = await callsUntil(drainDeadline(events, settings, state.holds)).rehearseDrain({
+        nodeName: node.name,
+        settings: settings.drain,
+        kubeletGone: kubeletGone(events),
+      });
+      for (const pod of plan.wouldEvict) state.decide(`would evict pod ${pod} from node ${node.name}`);
+      for (const pod of plan.skipped) state.decide(`would leave pod ${pod} on node ${node.name}`);
+      if (plan.undrainable.length > 0) {
+        state.decide(`would fail to drain node ${node.name}: ${plan.undrainable.join('; ')}`);
+      }
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      state.decide(`could not read the pods of node ${node.name}: ${errorMessage(error)}`);
     }
   }
 

@@ -1,7 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { InterruptionEvent } from '../common/events.js';
-import { interruptionReasons, type NodeEvent } from '../common/notification.js';
+import { interruptionReasons, nthEventId, type NodeEvent } from '../common/notification.js';
 import type { RunbookSettings } from '../common/settings.js';
 import { notificationData, nthDescription } from './notification-data.js';
 import type { TerminationState } from './termination-state.js';
@@ -77,7 +77,7 @@ export class Notifier {
     const event = this.primary;
     if (!this.settings.webhookEnabled || !event) return;
     if (this.settings.dryRun) {
-      this.state.decide('would send the webhook');
+      this.state.decide(`would send the webhook for event ${nthEventId(event)}`);
       return;
     }
     const { status } = this.state;

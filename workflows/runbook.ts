@@ -268,13 +268,11 @@ export class Runbook {
     const taints = preDrainTaints(state.status.kinds, this.events, settings);
     const labels = preDrainLabels(settings);
     const what = [
-      `cordon ${node.name}`,
-      ...taints.map((t) => `taint ${t.key}=${t.value}:${t.effect}`),
-      ...Object.keys(labels).map((l) => `label ${l}`),
+      `cordon node ${node.name}`,
+      ...taints.map((t) => `taint node ${node.name} with ${t.key}=${t.value}:${t.effect}`),
+      ...Object.entries(labels).map(([key, value]) => `label node ${node.name} with ${key}=${value}`),
     ];
-    await this.act(what.join(', '), () =>
-      this.calls().prepareNode({ nodeName: node.name, taints, labels, cordon: true }),
-    );
+    await this.act(what, () => this.calls().prepareNode({ nodeName: node.name, taints, labels, cordon: true }));
     return { node, instanceType };
   }
 
@@ -363,7 +361,7 @@ export class Runbook {
     if (this.settings.dryRun) {
       for (const target of this.holds.open()) {
         this.state.decide(
-          `complete lifecycle action of ${target.instanceId} (${target.lifecycleHookName}) with ${result}`,
+          `would complete lifecycle action of ${target.instanceId} (${target.lifecycleHookName}) with ${result}`,
         );
       }
       return;
@@ -371,10 +369,15 @@ export class Runbook {
     await this.holds.complete(result);
   }
 
-  /** Runs a step that changes AWS or Kubernetes, or, in dry run, records that it would have. */
-  private async act<T>(decision: string, step: () => Promise<T>): Promise<T | undefined> {
-    this.state.decide(decision);
-    return this.settings.dryRun ? undefined : step();
+  /** Runs a step that changes AWS or Kubernetes, or, in dry run, records each thing it would have done. */
+  private async act<T>(decision: string | string[], step: () => Promise<T>): Promise<T | undefined> {
+    const decisions = typeof decision === 'string' ? [decision] : decision;
+    if (this.settings.dryRun) {
+      for (const each of decisions) this.state.decide(`would ${each}`);
+      return undefined;
+    }
+    this.state.decide(decisions.join(', '));
+    return step();
   }
 
   private setPhase(phase: TerminationPhase): void {

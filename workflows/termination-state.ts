@@ -1,5 +1,7 @@
+import { log } from '@temporalio/workflow';
 import type { InstanceFacts } from '../activities/aws/instances.js';
 import type { InterruptionEvent, LifecycleEvent } from '../common/events.js';
+import { nthEventId } from '../common/notification.js';
 import type { PodLeft, TerminationPhase, TerminationStatus } from '../common/status.js';
 import { LifecycleHolds, type CarriedHolds } from './lifecycle-hold.js';
 
@@ -33,6 +35,8 @@ export class TerminationState {
   instance: InstanceFacts | undefined;
   private readonly seenEventIds = new Set<string>();
   private readonly pending: InterruptionEvent[] = [];
+  /** The events the current run of the runbook handles (NTH's ids): dry-run log lines name them. */
+  private runEventIds: string[] = [];
 
   constructor(instanceId: string, carried?: CarriedState) {
     this.status = carried?.status ?? {
@@ -109,7 +113,9 @@ export class TerminationState {
 
   /** All events waiting for a runbook run; the run handles them together. */
   takePending(): InterruptionEvent[] {
-    return this.pending.splice(0);
+    const events = this.pending.splice(0);
+    this.runEventIds = events.map(nthEventId);
+    return events;
   }
 
   /** Events of an ended action need no run of their own. */
@@ -122,6 +128,10 @@ export class TerminationState {
   decide(decision: string): void {
     const { decisions } = this.status;
     decisions.push(this.status.dryRun ? `dry run: ${decision}` : decision);
+    // Operators read a dry run in the logs: one line per decision (not repeated when the workflow replays).
+    if (this.status.dryRun) {
+      log.info(decision, { dryRun: true, instanceId: this.status.instanceId, eventIds: this.runEventIds });
+    }
     if (decisions.length > decisionsKept) {
       this.status.decisionsOmitted += decisions.length - decisionsKept;
       decisions.splice(0, decisions.length - decisionsKept);

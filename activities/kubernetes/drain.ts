@@ -41,6 +41,16 @@ export interface DrainResult {
   notWaitedFor?: string[];
 }
 
+/** What a drain of the node would do now (DRY_RUN): nothing is evicted. */
+export interface DrainRehearsal {
+  /** Pods the drain would evict, `namespace/name`, in the order it would. */
+  wouldEvict: string[];
+  /** Pods it would leave (DaemonSets', mirror pods), each with why. */
+  skipped: string[];
+  /** Why the drain would refuse the node (emptyDir data without DELETE_LOCAL_DATA, ...); empty when it would not. */
+  undrainable: string[];
+}
+
 export interface DrainOptions {
   pollMs?: number;
   /** How often the activity heartbeats to Temporal, whatever a round of evictions takes. */
@@ -85,6 +95,20 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
         onDrain?.('failed');
         throw error;
       }
+    },
+
+    /** DRY_RUN's drain: reads the node's pods and plans as `drainNode` would, and changes nothing. */
+    async rehearseDrain(input: Pick<DrainInput, 'nodeName' | 'settings' | 'kubeletGone'>): Promise<DrainRehearsal> {
+      const signal = Context.current().cancellationSignal;
+      if (!(await nodeExists(input.nodeName, signal))) throw nodeGone(input.nodeName);
+      const { items } = await listPods(input.nodeName, 'cached', signal);
+      const daemonSets = new Map<string, Promise<boolean>>();
+      const plan = await planDrain(items, input.settings, {
+        own,
+        kubeletGone: input.kubeletGone ?? false,
+        daemonSetExists: (namespace, name) => daemonSetExists(daemonSets, namespace, name, signal),
+      });
+      return { wouldEvict: plan.evict.map(podName), skipped: plan.skipped, undrainable: plan.undrainable };
     },
   };
 

@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { nthEventId, type NotificationData } from '../../common/notification.js';
-import { spotInterruptionEvent } from '../helpers/events.js';
+import { asgTerminateEvent, spotInterruptionEvent } from '../helpers/events.js';
 import { runTermination, useStack } from './harness.js';
 
 describe('termination workflow: dry run, CORDON_ONLY and notifications', function () {
   this.timeout(60_000);
   const stack = useStack();
 
-  it('in dry run changes nothing in AWS or Kubernetes and records every decision', async () => {
-    const { rec, status } = await runTermination(stack, {
-      settings: { dryRun: true, webhookEnabled: true, emitKubernetesEvents: true, taintNode: true },
-    });
+  it('in dry run changes nothing in AWS or Kubernetes, and records and logs each thing it would do, with the event and the instance', async () => {
+    const event = asgTerminateEvent();
+    const { rec, status } = await runTermination(
+      stack,
+      { settings: { dryRun: true, webhookEnabled: true, emitKubernetesEvents: true, taintNode: true } },
+      { event },
+    );
     assert.equal(status.phase, 'Done');
     assert.equal(status.dryRun, true);
     assert.deepEqual(
@@ -25,15 +28,37 @@ describe('termination workflow: dry run, CORDON_ONLY and notifications', functio
       },
       { prepared: 0, drains: 0, heartbeats: 0, completions: 0, webhooks: 0, events: 0 },
     );
-    const decisions = status.decisions.join('\n');
-    assert.match(
-      decisions,
-      /dry run: cordon ip-10-0-1-23\.ec2\.internal, taint aws-node-termination-handler\/asg-lifecycle-termination=/,
+    assert.equal(rec.rehearsals, 1, 'the dry run read the pods of the node once');
+    // One decision each, in the status and as one log line each, naming the event and the instance.
+    const node = 'ip-10-0-1-23.ec2.internal';
+    const eventId = nthEventId(event);
+    const wanted = [
+      `would cordon node ${node}`,
+      `would taint node ${node} with aws-node-termination-handler/asg-lifecycle-termination=${eventId.slice(0, 63)}:NoSchedule`,
+      `would label node ${node} with node.kubernetes.io/exclude-from-external-load-balancers=aws-node-termination-handler`,
+      `would evict pod default/app-1 from node ${node}`,
+      `would evict pod default/app-2 from node ${node}`,
+      `would leave pod kube-system/node-agent-x (DaemonSet) on node ${node}`,
+      `would drain node ${node} (attempt 1)`,
+      `would complete lifecycle action of ${event.instanceId} (test-hook) with CONTINUE`,
+      `would send the webhook for event ${eventId}`,
+    ];
+    for (const line of wanted) {
+      assert.ok(status.decisions.includes(`dry run: ${line}`), `status.decisions lacks "dry run: ${line}"`);
+      const logged = rec.logs.filter((l) => l.message === line);
+      assert.equal(logged.length, 1, `log lines "${line}": ${logged.length}`);
+      const { dryRun, instanceId, eventIds, workflowId } = logged[0]!.attrs;
+      assert.deepEqual(
+        { dryRun, instanceId, eventIds },
+        { dryRun: true, instanceId: event.instanceId, eventIds: [eventId] },
+      );
+      assert.match(String(workflowId), /^termination-/, 'the line names its workflow');
+      assert.equal(logged[0]!.level, 'info');
+    }
+    assert.ok(
+      rec.logs.some((l) => l.message.startsWith('would record event ASGLifecycle on node')),
+      'the Kubernetes event it would record',
     );
-    assert.match(decisions, /dry run: drain ip-10-0-1-23\.ec2\.internal \(attempt 1\)/);
-    assert.match(decisions, /dry run: complete lifecycle action of i-\w+ \(test-hook\) with CONTINUE/);
-    assert.match(decisions, /dry run: would send the webhook/);
-    assert.match(decisions, /dry run: would record event ASGLifecycle/);
   });
 
   it('with CORDON_ONLY cordons, does not drain, and still completes the lifecycle action', async () => {

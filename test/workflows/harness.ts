@@ -57,7 +57,9 @@ export async function runTermination(
   const rec = new Recorder();
   const taskQueue = uniqueTaskQueue('termination');
   const workflowId = `termination-${event.instanceId}-${taskQueue}`;
-  const worker = await testWorker(harness.native, taskQueue, stubActivities(rec, behaviour));
+  const worker = await testWorker(harness.native, taskQueue, stubActivities(rec, behaviour), {
+    sinks: recordingLogger(rec),
+  });
   return worker.runUntil(async () => {
     const start = () =>
       harness.client.workflow.signalWithStart(workflowTypes.termination, {
@@ -77,6 +79,24 @@ export async function runTermination(
       return { rec, status: await handle.query(statusQuery), error, closedAt, workflowId };
     }
   });
+}
+
+/** The workflows' logger (`log` of @temporalio/workflow), recording each line in `rec.logs`. */
+function recordingLogger(rec: Recorder) {
+  const level = (name: string) => ({
+    fn: (_info: unknown, message: string, attrs?: Record<string, unknown>) =>
+      void rec.logs.push({ level: name, message, attrs: attrs ?? {} }),
+  });
+  return {
+    // The SDK takes the logger sink under its registered name `defaultWorkerLogger`.
+    defaultWorkerLogger: {
+      trace: level('trace'),
+      debug: level('debug'),
+      info: level('info'),
+      warn: level('warn'),
+      error: level('error'),
+    },
+  };
 }
 
 /** Polls `check` every 50 ms until it holds; fails naming `what` after `ms`. */

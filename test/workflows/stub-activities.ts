@@ -54,6 +54,9 @@ export class Recorder {
   readonly ownershipNotes: OwnershipNote[] = [];
   /** The taints of each prepareNode call, with when it came. */
   readonly preparations: { at: number; taints: string[] }[] = [];
+  /** What the workflow logged, in order (never during replay). */
+  readonly logs: { level: string; message: string; attrs: Record<string, unknown> }[] = [];
+  rehearsals = 0;
 }
 
 export interface StubBehaviour {
@@ -131,6 +134,14 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
       rec.prepared += 1;
       rec.preparations.push({ at: Date.now(), taints: prep.taints.map((t) => t.key) });
       return Promise.resolve();
+    },
+    rehearseDrain: () => {
+      rec.rehearsals += 1;
+      return Promise.resolve({
+        wouldEvict: ['default/app-1', 'default/app-2'],
+        skipped: ['kube-system/node-agent-x (DaemonSet)'],
+        undrainable: [],
+      });
     },
     async drainNode() {
       const ctx = Context.current();
