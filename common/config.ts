@@ -6,6 +6,7 @@ import { clusterNamePattern } from './cluster.js';
 import { parseBudgetLimit } from './drain-budget.js';
 import { maxHookTimeoutSeconds, maxSafeHeartbeatInterval } from './lifecycle.js';
 import { defaultTaskQueue } from './names.js';
+import { nthSettingProblems } from './nth-settings.js';
 import type { RunbookSettings } from './settings.js';
 import { defaultWebhookTemplate, templateProblems } from './webhook-template.js';
 
@@ -98,7 +99,8 @@ const schema = z.object({
   COMPLETE_LIFECYCLE_ACTION_DELAY_SECONDS: int(-1, -1),
   DELETE_SQS_MSG_IF_NODE_NOT_FOUND: bool(false),
   HEARTBEAT_INTERVAL: int(-1, -1),
-  HEARTBEAT_UNTIL: int(172800, 60, 172800),
+  // NTH's chart passes -1 (unset) when no heartbeat is configured: its default, 172800.
+  HEARTBEAT_UNTIL: z.preprocess((value) => (value === '-1' ? '172800' : value), int(172800, 60, 172800)),
   // Lifecycle hooks tnth heartbeats and completes (comma list); unset: all of them.
   LIFECYCLE_HOOK_NAMES: z
     .string()
@@ -180,8 +182,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config: Config = {
     ...parsed.data,
     TEMPORAL_TASK_QUEUE: parsed.data.TEMPORAL_TASK_QUEUE ?? `${defaultTaskQueue}-${parsed.data.CLUSTER_NAME}`,
+    AWS_REGION: parsed.data.AWS_REGION ?? queueRegion(parsed.data.QUEUE_URL),
   };
-  const problems: string[] = [];
+  const problems: string[] = nthSettingProblems(env);
   if (config.HEARTBEAT_INTERVAL > config.HEARTBEAT_UNTIL) {
     problems.push(
       `HEARTBEAT_INTERVAL=${config.HEARTBEAT_INTERVAL}: must not exceed HEARTBEAT_UNTIL (${config.HEARTBEAT_UNTIL})`,
@@ -232,6 +235,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** As NTH: without AWS_REGION, the region of `https://sqs.<region>.amazonaws.com/...`. */
+function queueRegion(queueUrl: string | undefined): string | undefined {
+  return /^https:\/\/sqs\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?\//.exec(queueUrl ?? '')?.[1];
 }
 
 export function runbookSettings(config: Config): RunbookSettings {

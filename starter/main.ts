@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { startHttpServer } from '../common/http-server.js';
 import { createLogger } from '../common/logging.js';
+import { nthSettingNotes } from '../common/nth-settings.js';
 import { ConfigError, loadStarterConfig } from './config.js';
 import { StarterMetrics } from './metrics.js';
 import { runStarter } from './starter.js';
@@ -19,6 +20,7 @@ export async function main(_args: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger(config, 'tnth-starter');
+  for (const note of nthSettingNotes(process.env)) logger.warn(note);
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'stopping: no new receives, finishing hand-offs in flight');

@@ -17,6 +17,7 @@ import {
 } from '../common/config.js';
 import { startHttpServer } from '../common/http-server.js';
 import { createLogger } from '../common/logging.js';
+import { nthSettingNotes } from '../common/nth-settings.js';
 import { heartbeatRecordedSignal } from '../common/names.js';
 import { temporalConnectionOptions } from '../common/temporal-connection.js';
 import { createWorkerMetrics } from './metrics.js';
@@ -59,6 +60,7 @@ export async function main(_args: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger(config, 'tnth-worker');
+  for (const note of nthSettingNotes(process.env)) logger.warn(note);
   installRuntime(config, logger);
   const metrics = createWorkerMetrics();
   const nth = createNthMetrics(metrics.registry);

@@ -334,6 +334,13 @@ export class LifecycleHolds {
   private heartbeatsOver(hold: Hold): void {
     if (hold.heartbeatsOver) return;
     hold.heartbeatsOver = true;
+    // NTH's loop logs "Heartbeat deadline exceeded, stopping heartbeat"; operators look for the same.
+    log.info('heartbeats stopped: HEARTBEAT_UNTIL reached', {
+      instanceId: hold.target.instanceId,
+      autoScalingGroupName: hold.target.autoScalingGroupName,
+      hook: hold.name,
+      heartbeatUntil: hold.clock ? iso(hold.clock.untilEpochMs) : undefined,
+    });
     this.state.decide(`heartbeats of ${hold.name} ended: HEARTBEAT_UNTIL reached`);
     this.refresh(hold);
   }

@@ -73,6 +73,29 @@ describe("termination workflow: the hold of a lifecycle action runs on the actio
     assert.ok(rec.heartbeatInputs.every((i) => i.clock.untilEpochMs <= globalDeadline));
   });
 
+  it('stops heartbeating at HEARTBEAT_UNTIL with a log line and a decision, and still completes the action', async () => {
+    // HEARTBEAT_UNTIL (60 s) passed before the message came; the 300 s hook still holds the instance.
+    const event = asgTerminateEvent(undefined, { time: new Date(Date.now() - 90_000).toISOString() });
+    const { rec, status } = await runTermination(
+      stack,
+      { settings: { heartbeatIntervalSeconds: undefined, heartbeatUntilSeconds: 60 } },
+      { event },
+    );
+    assert.equal(status.phase, 'Done');
+    assert.equal(rec.heartbeats.length, 0, 'a heartbeat loop ran past HEARTBEAT_UNTIL');
+    assert.deepEqual(
+      rec.completions.map((c) => c.result),
+      ['CONTINUE'],
+    );
+    const stopped = rec.logs.filter((l) => l.message === 'heartbeats stopped: HEARTBEAT_UNTIL reached');
+    assert.equal(stopped.length, 1, 'one log line for the stop');
+    assert.equal(stopped[0]!.attrs.instanceId, event.instanceId);
+    assert.equal(stopped[0]!.attrs.hook, 'test-group/test-hook');
+    assert.equal(stopped[0]!.attrs.heartbeatUntil, new Date(Date.parse(event.time) + 60_000).toISOString());
+    assert.ok(status.decisions.includes('heartbeats of test-group/test-hook ended: HEARTBEAT_UNTIL reached'));
+    assert.equal(status.lifecycleActions[0]!.nextHeartbeatAt, undefined, 'status still announces a heartbeat');
+  });
+
   it('ends in LifecycleActionLost, not Done, when a heartbeat finds the action gone, and stops holding it', async () => {
     const { rec, status } = await runTermination(stack, { heartbeatNotActive: true, drainFailures: 3 });
     assert.equal(status.phase, 'LifecycleActionLost');
