@@ -99,8 +99,8 @@ function goValue(data: NotificationData, name: Variable): string {
 /**
  * Substitutes the variables as Go's text/template does. Inside a JSON template, values are escaped to
  * stay valid JSON: NTH inserts them raw, so a value with a quote or a newline (its descriptions end in
- * " \n") made its body invalid JSON, which strict receivers refuse (NTH issue 970). Otherwise the body
- * is NTH's byte for byte.
+ * " \n") makes its body invalid JSON, which a strict JSON parser refuses. Otherwise the body is NTH's
+ * byte for byte.
  */
 export function renderTemplate(template: string, data: NotificationData): string {
   const json = template.trimStart().startsWith('{') || template.trimStart().startsWith('[');

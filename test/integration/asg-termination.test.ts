@@ -260,9 +260,11 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
     assert.deepEqual(status.kinds, ['spot-interruption']);
     await kube.podGone(pod.metadata!.name!);
 
-    const mine = webhooks.filter((w) => w.body.includes(eventId));
+    // NTH's event id: its prefix and the EventBridge id in hexadecimal.
+    const nthEventId = `spot-itn-event-${Buffer.from(eventId).toString('hex')}`;
+    const mine = webhooks.filter((w) => w.body.includes(nthEventId));
     assert.equal(mine.length, 1, 'one webhook for the event');
-    assert.deepEqual(JSON.parse(mine[0]!.body), { text: `SPOT_ITN ${instanceId} ${nodeName} ${eventId}` });
+    assert.deepEqual(JSON.parse(mine[0]!.body), { text: `SPOT_ITN ${instanceId} ${nodeName} ${nthEventId}` });
     assert.equal(mine[0]!.authorization, `Bearer ${webhookSecret}`);
 
     const { items } = await kube.kube.core.listNamespacedEvent({

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { createKubeClients } from '../../activities/kubernetes/client.js';
-import { createDrainActivities, type DrainInput } from '../../activities/kubernetes/drain.js';
+import { createDrainActivities, type DrainInput, type DrainRehearsal } from '../../activities/kubernetes/drain.js';
 import { activityEnvironment } from '../helpers/activity-environment.js';
 import { KubeFixture } from '../helpers/kube.js';
 import { stackVar } from '../helpers/stack-env.js';
@@ -58,5 +58,44 @@ describe('drain on the real API server: each pod on its own', function () {
       ),
     );
     await kube.podGone(free.metadata!.name!);
+  });
+
+  it('rehearses a drain for DRY_RUN: names the pods it would evict and leave, and evicts none', async () => {
+    const node = (await kube.node()).metadata!.name!;
+    await kube.nodeReady(node);
+    const app = await kube.replicaSetPod(node, { gracePeriodSeconds: 1 });
+    const agent = await kube.daemonSetPod(node);
+    await kube.podRunning(app.metadata!.name!);
+    const activities = createDrainActivities(createKubeClients(stackVar('SERVICE_KUBECONFIG')));
+    const settings = {
+      ignoreDaemonSets: true,
+      deleteLocalData: true,
+      podTerminationGracePeriodSeconds: -1,
+      nodeTerminationGracePeriodSeconds: 8,
+    };
+    const plan: DrainRehearsal = await activityEnvironment().run(
+      (i: Parameters<typeof activities.rehearseDrain>[0]) => activities.rehearseDrain(i),
+      {
+        nodeName: node,
+        settings,
+      },
+    );
+    assert.deepEqual(plan.wouldEvict, [`${kube.namespace}/${app.metadata!.name!}`]);
+    assert.deepEqual(plan.skipped, [`${kube.namespace}/${agent.metadata!.name!} (DaemonSet)`]);
+    assert.deepEqual(plan.undrainable, []);
+    const pod = await kube.kube.core.readNamespacedPod({ namespace: kube.namespace, name: app.metadata!.name! });
+    assert.equal(pod.metadata?.deletionTimestamp, undefined, 'the rehearsal evicted the pod');
+    const refused: DrainRehearsal = await activityEnvironment().run(
+      (i: Parameters<typeof activities.rehearseDrain>[0]) => activities.rehearseDrain(i),
+      {
+        nodeName: node,
+        settings: { ...settings, ignoreDaemonSets: false },
+      },
+    );
+    assert.equal(
+      refused.undrainable.length,
+      1,
+      'a DaemonSet pod without IGNORE_DAEMON_SETS makes the node undrainable',
+    );
   });
 });

@@ -84,8 +84,11 @@ export async function runTermination(
 /** The workflows' logger (`log` of @temporalio/workflow), recording each line in `rec.logs`. */
 function recordingLogger(rec: Recorder) {
   const level = (name: string) => ({
-    fn: (_info: unknown, message: string, attrs?: Record<string, unknown>) =>
-      void rec.logs.push({ level: name, message, attrs: attrs ?? {} }),
+    fn: (_info: unknown, message: string, attrs?: Record<string, unknown>) => {
+      rec.logs.push({ level: name, message, attrs: attrs ?? {} });
+      // As the tests' Runtime logger (test/setup.ts): errors still show.
+      if (name === 'error') console.error(message, attrs ?? {});
+    },
   });
   return {
     // The SDK takes the logger sink under its registered name `defaultWorkerLogger`.
