@@ -10,7 +10,7 @@ export default tseslint.config(
     languageOptions: {
       globals: globals.node,
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'test/*.cjs'] },
+        projectService: { allowDefaultProject: ['*.js', 'test/*.cjs', 'bench/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
