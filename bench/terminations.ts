@@ -1,7 +1,8 @@
 // `npm run bench:terminations`: how many terminations one worker carries at once, and what each costs
 // in Temporal. Starts BENCH_TERMINATIONS (1,000) ASG terminations at once on the stack's Temporal dev
 // server, run by one in-process worker whose activities stand in for AWS and Kubernetes (a drain takes
-// BENCH_DRAIN_MS, 5 s, and every termination keeps its heartbeat loop running meanwhile). The worker
+// BENCH_DRAIN_MS, 5 s, heartbeating as the real drain does; the lifecycle heartbeat loop is the real
+// one, against an Auto Scaling that answers at once, so each termination keeps it running). The worker
 // talks to the server through a counting gRPC proxy, so heartbeats that reach the server are counted,
 // not estimated. Then BENCH_FAILING (200) more terminations whose first drain attempt fails, for the
 // time a failed attempt's heartbeat loop takes to stop. Prints the figures as JSON. Not part of the tests.
@@ -11,9 +12,11 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
-import type { LifecycleHeartbeatInput } from '../activities/aws/lifecycle-heartbeat.js';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { createLifecycleHeartbeat, type LifecycleHeartbeatInput } from '../activities/aws/lifecycle-heartbeat.js';
+import { drainHeartbeatMs } from '../activities/kubernetes/drain.js';
 import type { LifecycleTarget } from '../common/lifecycle.js';
-import { interruptionSignal, workflowTypes } from '../common/names.js';
+import { heartbeatRecordedSignal, interruptionSignal, workflowTypes } from '../common/names.js';
 import type { LifecycleResult } from '../common/settings.js';
 import type { TerminationStatus } from '../common/status.js';
 import { asgTerminateEvent } from '../test/helpers/events.js';
@@ -56,17 +59,27 @@ const failFirstAttempt = new Set<string>();
 const workflowOf = () => Context.current().info.workflowExecution!.workflowId;
 const push = <T>(map: Map<string, T[]>, key: string, value: T) => map.set(key, [...(map.get(key) ?? []), value]);
 
+const realLoop = createLifecycleHeartbeat({
+  autoScaling: { send: () => Promise.resolve({}) } as unknown as AutoScalingClient,
+  reportProgress: async (progress) => {
+    const execution = Context.current().info.workflowExecution!;
+    await client.workflow.getHandle(execution.workflowId, execution.runId).signal(heartbeatRecordedSignal, progress);
+  },
+});
 const activities = {
   ...stubs,
+  // As the real drain heartbeats: on its timer only.
   async drainNode() {
     const ctx = Context.current();
     const id = workflowOf();
     const start = Date.now();
     const fails = failFirstAttempt.has(id) && (drains.get(id) ?? []).length === 0;
     const end = start + (fails ? drainMs / 2 : drainMs);
-    while (Date.now() < end) {
-      ctx.heartbeat();
-      await ctx.sleep(Math.min(1_000, end - Date.now()));
+    const beat = setInterval(() => ctx.heartbeat(), drainHeartbeatMs);
+    try {
+      await ctx.sleep(end - start);
+    } finally {
+      clearInterval(beat);
     }
     push(drains, id, { start, end: Date.now(), failed: fails });
     if (fails) {
@@ -78,12 +91,16 @@ const activities = {
     }
     return { evicted: [], skipped: [] };
   },
+  // The real loop, against an Auto Scaling that answers at once.
   async lifecycleHeartbeat(input: LifecycleHeartbeatInput) {
     const span = { start: Date.now(), end: undefined as number | undefined };
     push(loops, workflowOf(), span);
+    rec.heartbeatsRunning += 1;
+    rec.maxHeartbeatsRunning = Math.max(rec.maxHeartbeatsRunning, rec.heartbeatsRunning);
     try {
-      return await stubs.lifecycleHeartbeat!(input);
+      return await realLoop(input);
     } finally {
+      rec.heartbeatsRunning -= 1;
       span.end = Date.now();
     }
   },

@@ -4,8 +4,8 @@ import { bundlerOptions, workflowsPath } from './workflow-bundle.js';
 
 /**
  * Worker options shared by the service and the tests. Activity heartbeats reach the server at most
- * this often; a cancel (the end of a drain attempt) is delivered in the answer to one, so this bounds
- * how long a heartbeat loop can outlive its attempt.
+ * this often. The long activities call heartbeat less often than this (the lifecycle loop every 4 s,
+ * the drain every 20 s), so each call is sent when made; the throttle only merges a burst.
  */
 export const heartbeatFlushInterval = '2 seconds';
 

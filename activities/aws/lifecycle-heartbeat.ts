@@ -39,6 +39,16 @@ export interface HeartbeatDeps {
   backoffMs?: { initial: number; max: number };
 }
 
+/**
+ * The loop heartbeats to Temporal this often, whatever the ASG interval. A cancel (the end of the
+ * phase it covers: a failed drain attempt, the wait before a retry) reaches it in the answer to the
+ * next one, so this bounds how long a loop can outlive its phase (with the answer's round trip, under
+ * the 5 s the project allows), and so how soon CompleteLifecycleAction can follow a drain. Each one is
+ * a write on the Temporal server (and a billable action on Temporal Cloud): 0.25 per second per
+ * termination in flight, with the drain's one in 20 s beside it.
+ */
+export const loopTickMs = 4_000;
+
 /** The details of this activity's Temporal heartbeats: where a retried attempt resumes. */
 interface Checkpoint {
   lastHeartbeatAt: number | undefined;
@@ -50,11 +60,11 @@ interface Checkpoint {
  * clock's `untilEpochMs`, or until Auto Scaling says the action is no longer active. Each heartbeat is
  * due one interval after the action's start or its last successful heartbeat (from this loop, an
  * earlier one, or an earlier attempt of this one); an overdue heartbeat goes out at once. It
- * heartbeats to Temporal every tick whatever the ASG interval, so a cancel lands within seconds; it
- * ends only by returning or by rethrowing the cancellation, never with a loop left behind.
+ * heartbeats to Temporal every tick (`loopTickMs`) whatever the ASG interval, so a cancel lands within
+ * seconds; it ends only by returning or by rethrowing the cancellation, never with a loop left behind.
  */
 export function createLifecycleHeartbeat(deps: HeartbeatDeps) {
-  const tickMs = deps.tickMs ?? 1_000;
+  const tickMs = deps.tickMs ?? loopTickMs;
   const backoff = deps.backoffMs ?? { initial: 1_000, max: 30_000 };
 
   return async function lifecycleHeartbeat(input: LifecycleHeartbeatInput): Promise<LifecycleHeartbeatResult> {

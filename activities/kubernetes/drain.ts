@@ -75,8 +75,17 @@ const reasons: Record<Exclude<EvictionOutcome['kind'], 'refused' | 'throttled'>,
   budget: 'eviction refused by a PodDisruptionBudget',
 };
 
+/**
+ * The drain heartbeats to Temporal this often, on a timer, and when it has evicted more pods: each heartbeat that
+ * reaches the server is a write there (and a billable action on Temporal Cloud), and what it buys a
+ * drain is only the notice of a lost worker (within the 30 s heartbeat timeout) and of a cancel (an
+ * operator's stop or skip, within this). A failed attempt's lifecycle loop does not wait on it: the
+ * attempt's failure reaches the workflow as the activity's result.
+ */
+export const drainHeartbeatMs = 20_000;
+
 export function createDrainActivities(kube: KubeClients, options: DrainOptions = {}) {
-  const { pollMs = 1_000, heartbeatMs = 1_000, own = {}, onDrain } = options;
+  const { pollMs = 1_000, heartbeatMs = drainHeartbeatMs, own = {}, onDrain } = options;
   const { core } = kube;
   const workerLimit = pLimit(workerConcurrency);
 
@@ -141,6 +150,7 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
     // On a timer, not per round: a round of slow evictions (a webhook on each) may outlast the
     // heartbeat timeout, and cancellation reaches the activity only through a heartbeat.
     const beat = setInterval(() => ctx.heartbeat(report()), heartbeatMs);
+    let reported = evicted.size;
     try {
       let listed = await listPods(nodeName, 'cached', signal);
       // A consistent list's resourceVersion is etcd's newest; a watch cache asked for it may have to
@@ -168,23 +178,23 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
           listed = await listPods(nodeName, 'consistent', signal);
           continue;
         }
-        if (waiting.length === 0) {
-          ctx.heartbeat(report());
-          return { evicted: [...evicted], skipped: plan.skipped, notWaitedFor };
-        }
+        if (waiting.length === 0) return { evicted: [...evicted], skipped: plan.skipped, notWaitedFor };
         if (Date.now() >= input.deadlineEpochMs) {
           if (lastLook) throw timedOut(nodeName, report());
           // At the deadline, one more round: a budget that allowed the eviction a moment ago, or a pod
           // that went meanwhile, makes the attempt a success, not a timeout followed by a retry.
           lastLook = true;
           await evictAll(waiting, settings, evicted, outcome, signal);
-          ctx.heartbeat(report());
           await ctx.sleep(pollMs);
           listed = await listPods(nodeName, 'consistent', signal);
           continue;
         }
         const { throttledMs, refusals } = await evictAll(waiting, settings, evicted, outcome, signal);
-        ctx.heartbeat(report());
+        // New evictions go into the details at once: a retried attempt resumes knowing them.
+        if (evicted.size > reported) {
+          reported = evicted.size;
+          ctx.heartbeat(report());
+        }
         // Refused evictions are retried with a growing pause, a throttled round after the server's
         // Retry-After; deleted pods are polled.
         const backoff = refusals > 0 ? Math.min(pollMs * 2 ** Math.min(round, 3), 5 * pollMs) : pollMs;
