@@ -23,13 +23,32 @@ interface EventBase {
   eventId: string;
 }
 
+/** Where an instance of a group with a warm pool comes from and goes to, as Auto Scaling names them. */
+export const lifecycleLocations = ['EC2', 'AutoScalingGroup', 'WarmPool'] as const;
+export type LifecycleLocation = (typeof lifecycleLocations)[number];
+
 export interface LifecycleEvent extends EventBase {
   kind: 'asg-terminate' | 'asg-launch';
   autoScalingGroupName: string;
   lifecycleHookName: string;
   lifecycleActionToken: string;
   notificationMetadata?: string;
+  /**
+   * `Origin` and `Destination`: a launch into the warm pool is EC2 -> WarmPool, out of it into the
+   * group WarmPool -> AutoScalingGroup; a scale-in back into the pool AutoScalingGroup -> WarmPool.
+   * Absent in notifications that carry neither (groups without a warm pool may omit them).
+   */
+  origin?: LifecycleLocation;
+  destination?: LifecycleLocation;
 }
+
+/** The launch puts the instance into the warm pool: it is stopped there, no node will join now. */
+export const launchesIntoWarmPool = (event: LifecycleEvent) =>
+  event.kind === 'asg-launch' && event.destination === 'WarmPool';
+
+/** The scale-in returns the instance to the warm pool instead of terminating it. */
+export const returnsToWarmPool = (event: LifecycleEvent) =>
+  event.kind === 'asg-terminate' && event.destination === 'WarmPool';
 
 export interface SpotInterruptionEvent extends EventBase {
   kind: 'spot-interruption';

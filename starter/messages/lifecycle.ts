@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { LifecycleEvent } from '../../common/events.js';
+import { lifecycleLocations, type LifecycleEvent } from '../../common/events.js';
 import { eventBridgeEvent, instanceId, nonEmpty } from './fields.js';
 import { MessageError } from './message-error.js';
 import { defineMessageKind, validatePart } from './message-kind.js';
@@ -11,6 +11,10 @@ export const lifecycleActionFields = {
   LifecycleHookName: nonEmpty,
   EC2InstanceId: instanceId,
   NotificationMetadata: z.string().nullish(),
+  // Auto Scaling names three places (docs: "Warm pool example events and patterns"); one it may add
+  // later is refused by name rather than taken for a plain launch or termination.
+  Origin: z.enum(lifecycleLocations).optional(),
+  Destination: z.enum(lifecycleLocations).optional(),
 };
 
 export const lifecycleTransitions = {
@@ -53,6 +57,8 @@ export function lifecycleEvent(
     lifecycleHookName: action.LifecycleHookName,
     lifecycleActionToken: action.LifecycleActionToken,
     ...(action.NotificationMetadata == null ? {} : { notificationMetadata: action.NotificationMetadata }),
+    ...(action.Origin === undefined ? {} : { origin: action.Origin }),
+    ...(action.Destination === undefined ? {} : { destination: action.Destination }),
   };
 }
 

@@ -1,6 +1,6 @@
 // What each fixture under test/fixtures/ must parse to, written out by hand from the fixture bodies
 // (not generated from the parser), so a parser change that alters an event shows up here.
-import type { InterruptionEvent, LifecycleEvent } from '../../common/events.js';
+import type { InterruptionEvent, LifecycleEvent, LifecycleLocation } from '../../common/events.js';
 import type { MessageErrorReason } from '../../starter/messages/message-error.js';
 
 const retirement =
@@ -14,8 +14,10 @@ function lifecycle(
   group: string,
   hook: string,
   token: string,
+  route: `${LifecycleLocation}->${LifecycleLocation}` | undefined,
   notificationMetadata?: string,
 ): LifecycleEvent {
+  const [origin, destination] = (route?.split('->') ?? []) as LifecycleLocation[];
   return {
     kind,
     instanceId,
@@ -25,6 +27,8 @@ function lifecycle(
     lifecycleHookName: hook,
     lifecycleActionToken: token,
     ...(notificationMetadata === undefined ? {} : { notificationMetadata }),
+    ...(origin === undefined ? {} : { origin }),
+    ...(destination === undefined ? {} : { destination }),
   };
 }
 
@@ -45,6 +49,7 @@ export const goodMessages: Record<string, { messageType: string; events: Interru
         'eks-workers-a',
         'tnth-terminate',
         '87654321-4321-4321-4321-210987654321',
+        'AutoScalingGroup->EC2',
       ),
     ],
   },
@@ -59,6 +64,7 @@ export const goodMessages: Record<string, { messageType: string; events: Interru
         'eks-workers-a',
         'tnth-launch',
         '11112222-3333-4444-5555-666677778888',
+        'EC2->AutoScalingGroup',
         'additional-info',
       ),
     ],
@@ -74,6 +80,7 @@ export const goodMessages: Record<string, { messageType: string; events: Interru
         'eks-workers-b',
         'tnth-terminate',
         '71514b9d-6a40-4b26-8523-05e7ee35fa40',
+        'AutoScalingGroup->EC2',
       ),
     ],
   },
@@ -88,6 +95,7 @@ export const goodMessages: Record<string, { messageType: string; events: Interru
         'eks-workers-b',
         'tnth-launch',
         'c0ffee00-1234-4abc-9def-0123456789ab',
+        'EC2->AutoScalingGroup',
         '{"cluster":"prod"}',
       ),
     ],
@@ -104,6 +112,7 @@ export const goodMessages: Record<string, { messageType: string; events: Interru
         'eks-workers-b',
         'tnth-terminate',
         '5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9',
+        'AutoScalingGroup->EC2',
       ),
     ],
   },
@@ -118,6 +127,137 @@ export const goodMessages: Record<string, { messageType: string; events: Interru
         'eks-workers-b',
         'tnth-launch',
         '7a8b9c0d-1e2f-4a3b-c4d5-e6f7a8b9c0d1',
+        'EC2->AutoScalingGroup',
+      ),
+    ],
+  },
+  // Warm pools (AWS: https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pools-eventbridge-events.html,
+  // "Warm pool example events and patterns", and the direct notification of
+  // https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html): the same
+  // lifecycle actions, with Origin and Destination saying where the instance comes from and goes to.
+  // A launch into the pool, the same instance's later launch out of it into the group, a scale-in back
+  // into the pool (instance reuse policy), and a warm instance terminated from the pool.
+  'asg-launch.into-warm-pool.eventbridge.json': {
+    messageType: 'asg-launch',
+    events: [
+      lifecycle(
+        'asg-launch',
+        'i-0a1b2c3d4e5f60020',
+        '2024-05-01T12:20:00.000Z',
+        '3a7c9e1f-2b4d-4f6a-8c0e-1a3b5c7d9e01',
+        'eks-workers-warm',
+        'tnth-launch',
+        '4b6d8f0a-1c3e-4a5b-9d7f-0e2a4c6e8a01',
+        'EC2->WarmPool',
+        'additional-info',
+      ),
+    ],
+  },
+  'asg-launch.from-warm-pool.eventbridge.json': {
+    messageType: 'asg-launch',
+    events: [
+      lifecycle(
+        'asg-launch',
+        'i-0a1b2c3d4e5f60020',
+        '2024-05-01T12:21:00.000Z',
+        '3a7c9e1f-2b4d-4f6a-8c0e-1a3b5c7d9e02',
+        'eks-workers-warm',
+        'tnth-launch',
+        '4b6d8f0a-1c3e-4a5b-9d7f-0e2a4c6e8a02',
+        'WarmPool->AutoScalingGroup',
+        'additional-info',
+      ),
+    ],
+  },
+  'asg-terminate.into-warm-pool.eventbridge.json': {
+    messageType: 'asg-terminate',
+    events: [
+      lifecycle(
+        'asg-terminate',
+        'i-0a1b2c3d4e5f60021',
+        '2024-05-01T12:22:00.000Z',
+        '3a7c9e1f-2b4d-4f6a-8c0e-1a3b5c7d9e03',
+        'eks-workers-warm',
+        'tnth-terminate',
+        '4b6d8f0a-1c3e-4a5b-9d7f-0e2a4c6e8a03',
+        'AutoScalingGroup->WarmPool',
+        'additional-info',
+      ),
+    ],
+  },
+  'asg-terminate.from-warm-pool.eventbridge.json': {
+    messageType: 'asg-terminate',
+    events: [
+      lifecycle(
+        'asg-terminate',
+        'i-0a1b2c3d4e5f60022',
+        '2024-05-01T12:23:00.000Z',
+        '3a7c9e1f-2b4d-4f6a-8c0e-1a3b5c7d9e04',
+        'eks-workers-warm',
+        'tnth-terminate',
+        '4b6d8f0a-1c3e-4a5b-9d7f-0e2a4c6e8a04',
+        'WarmPool->EC2',
+        'additional-info',
+      ),
+    ],
+  },
+  'asg-launch.into-warm-pool.notification.json': {
+    messageType: 'asg-launch-notification',
+    events: [
+      lifecycle(
+        'asg-launch',
+        'i-0a1b2c3d4e5f60023',
+        '2024-05-01T12:24:00.000Z',
+        '5c8e0a2b-3d5f-4b7c-9e1a-2b4c6d8e0a05',
+        'eks-workers-warm',
+        'tnth-launch',
+        '6d9f1b3c-4e6a-4c8d-8f2b-3c5d7e9f1b05',
+        'EC2->WarmPool',
+      ),
+    ],
+  },
+  'asg-launch.from-warm-pool.notification.json': {
+    messageType: 'asg-launch-notification',
+    events: [
+      lifecycle(
+        'asg-launch',
+        'i-0a1b2c3d4e5f60023',
+        '2024-05-01T12:25:00.000Z',
+        '5c8e0a2b-3d5f-4b7c-9e1a-2b4c6d8e0a06',
+        'eks-workers-warm',
+        'tnth-launch',
+        '6d9f1b3c-4e6a-4c8d-8f2b-3c5d7e9f1b06',
+        'WarmPool->AutoScalingGroup',
+      ),
+    ],
+  },
+  'asg-terminate.into-warm-pool.notification.json': {
+    messageType: 'asg-terminate-notification',
+    events: [
+      lifecycle(
+        'asg-terminate',
+        'i-0a1b2c3d4e5f60024',
+        '2024-05-01T12:26:00.000Z',
+        '5c8e0a2b-3d5f-4b7c-9e1a-2b4c6d8e0a07',
+        'eks-workers-warm',
+        'tnth-terminate',
+        '6d9f1b3c-4e6a-4c8d-8f2b-3c5d7e9f1b07',
+        'AutoScalingGroup->WarmPool',
+      ),
+    ],
+  },
+  'asg-terminate.from-warm-pool.notification.json': {
+    messageType: 'asg-terminate-notification',
+    events: [
+      lifecycle(
+        'asg-terminate',
+        'i-0a1b2c3d4e5f60025',
+        '2024-05-01T12:27:00.000Z',
+        '5c8e0a2b-3d5f-4b7c-9e1a-2b4c6d8e0a08',
+        'eks-workers-warm',
+        'tnth-terminate',
+        '6d9f1b3c-4e6a-4c8d-8f2b-3c5d7e9f1b08',
+        'WarmPool->EC2',
       ),
     ],
   },
@@ -215,6 +355,9 @@ export const badMessages: Record<string, { reason: MessageErrorReason; path: str
   'asg-terminate-missing-token.json': { reason: 'missing-field', path: 'detail.LifecycleActionToken' },
   'asg-terminate-wrong-transition.json': { reason: 'invalid-field', path: 'detail.LifecycleTransition' },
   'asg-terminate-empty-hook-name.json': { reason: 'invalid-field', path: 'detail.LifecycleHookName' },
+  // A place Auto Scaling does not name, or not as a string: refused by name, not taken for a plain launch.
+  'asg-launch-unknown-destination.json': { reason: 'invalid-field', path: 'detail.Destination' },
+  'notification-origin-not-string.json': { reason: 'invalid-field', path: 'Origin' },
   'notification-missing-instance-id.json': { reason: 'missing-field', path: 'EC2InstanceId' },
   'notification-missing-request-id.json': { reason: 'missing-field', path: 'RequestId' },
   'notification-no-transition.json': { reason: 'missing-field', path: 'LifecycleTransition' },
