@@ -7,7 +7,7 @@ import { parseBudgetLimit } from './drain-budget.js';
 import { maxHookTimeoutSeconds, maxSafeHeartbeatInterval } from './lifecycle.js';
 import { defaultTaskQueue } from './names.js';
 import { nthSettingProblems } from './nth-settings.js';
-import type { RunbookSettings } from './settings.js';
+import { eventActions, type RunbookSettings } from './settings.js';
 import { defaultWebhookTemplate, templateProblems } from './webhook-template.js';
 
 const bool = (fallback: boolean) =>
@@ -29,6 +29,44 @@ const optionalText = z
   .transform((value) => (value === '' ? undefined : value));
 const blankIsUnset = (value: unknown) => (value === '' ? undefined : value);
 const optionalUrl = z.preprocess(blankIsUnset, z.url({ protocol: /^https?$/ }).optional());
+const eventAction = z.preprocess(blankIsUnset, z.enum(eventActions).default('drain'));
+
+/** A taint key: an optional DNS subdomain prefix and `/`, then a name of up to 63 characters. */
+const taintKeyPattern =
+  /^(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * Startup taints that say a node cannot serve yet although it is Ready: the cloud provider has not
+ * initialised it, the kubelet or network is not up, or a CNI / CSI agent has not started on it.
+ */
+export const defaultLaunchReadinessTaints = [
+  'node.cloudprovider.kubernetes.io/uninitialized',
+  'node.kubernetes.io/not-ready',
+  'node.kubernetes.io/unreachable',
+  'node.kubernetes.io/network-unavailable',
+  'node.cilium.io/agent-not-ready',
+  'ebs.csi.aws.com/agent-not-ready',
+  'efs.csi.aws.com/agent-not-ready',
+];
+
+const launchReadinessTaints = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    const text = (value ?? '').trim();
+    if (text === '') return defaultLaunchReadinessTaints;
+    if (text === 'none') return [];
+    const keys = text
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean);
+    for (const key of keys) {
+      if (!taintKeyPattern.test(key) || key.length > 317) {
+        ctx.addIssue({ code: 'custom', message: `'${key}' is not a taint key (prefix/name, or 'none' for no taint)` });
+      }
+    }
+    return keys;
+  });
 
 const budget = (options: { percentAllowed: boolean }) =>
   z
@@ -112,6 +150,16 @@ const schema = z.object({
         .filter(Boolean);
       return names.length > 0 ? names : undefined;
     }),
+  // What each kind of event does to the node (none, taint, cordon, drain); NTH drains every kind in
+  // queue mode. An ASG termination and a Spot interruption always drain (CORDON_ONLY aside).
+  REBALANCE_ACTION: eventAction,
+  SCHEDULED_CHANGE_ACTION: eventAction,
+  STATE_CHANGE_ACTION: eventAction,
+  // Seconds after which a taint or cordon is removed when no termination followed (for a scheduled
+  // change, counted from the end of its window).
+  UNDO_AFTER: int(3600, 10, 604800),
+  // Taint keys that keep a launching node from counting as ready (comma list; 'none': Ready alone).
+  LAUNCH_READINESS_TAINTS: launchReadinessTaints,
   // Retries of the drain (this project's)
   DRAIN_RETRY_INTERVAL: int(20, 1),
   DRAIN_MAX_ATTEMPTS: int(0, 0),
@@ -279,6 +327,13 @@ export function runbookSettings(config: Config): RunbookSettings {
     ...(config.DRAIN_BUDGET_PER_GROUP || config.DRAIN_BUDGET
       ? { drainBudget: { perGroup: config.DRAIN_BUDGET_PER_GROUP, cluster: config.DRAIN_BUDGET } }
       : {}),
+    eventActions: {
+      'rebalance-recommendation': config.REBALANCE_ACTION,
+      'scheduled-change': config.SCHEDULED_CHANGE_ACTION,
+      'state-change': config.STATE_CHANGE_ACTION,
+    },
+    undoAfterSeconds: config.UNDO_AFTER,
+    launchReadinessTaints: config.LAUNCH_READINESS_TAINTS,
   };
 }
 

@@ -71,6 +71,8 @@ export interface ScheduledChangeEvent extends EventBase {
   /** The AWS Health event type, for example `AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED`. */
   eventTypeCode: string;
   startTime?: string;
+  /** The end of the change's window (AWS Health's `endTime`), when it gives one. */
+  endTime?: string;
   description?: string;
 }
 

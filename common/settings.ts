@@ -8,6 +8,14 @@ import type { DrainBudgetLimits } from './drain-budget.js';
 export type LifecycleResult = 'CONTINUE' | 'ABANDON';
 export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 
+/** What an event of a kind does to the node, weakest first: nothing, a taint, a cordon, a drain. */
+export const eventActions = ['none', 'taint', 'cordon', 'drain'] as const;
+export type EventAction = (typeof eventActions)[number];
+
+/** The kinds whose action is configurable; an ASG termination and a Spot interruption always drain. */
+export const advisoryKinds = ['rebalance-recommendation', 'scheduled-change', 'state-change'] as const;
+export type AdvisoryKind = (typeof advisoryKinds)[number];
+
 export interface RunbookSettings {
   /** CLUSTER_NAME; absent in settings recorded before it existed (then no instance is another cluster's). */
   clusterName?: string;
@@ -51,6 +59,15 @@ export interface RunbookSettings {
   webhookEnabled: boolean;
   /** DRAIN_BUDGET_PER_GROUP and DRAIN_BUDGET; absent (no budget) in settings recorded before they existed. */
   drainBudget?: DrainBudgetLimits;
+  /**
+   * REBALANCE_ACTION, SCHEDULED_CHANGE_ACTION, STATE_CHANGE_ACTION; absent in settings recorded
+   * before they existed (then every kind drains, as before).
+   */
+  eventActions?: Record<AdvisoryKind, EventAction>;
+  /** UNDO_AFTER: seconds after which what a taint or cordon added is removed when nothing followed. */
+  undoAfterSeconds?: number;
+  /** LAUNCH_READINESS_TAINTS: taint keys that keep a launching node from counting as ready. */
+  launchReadinessTaints?: string[];
 }
 
 export interface DrainSettings {

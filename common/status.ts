@@ -1,6 +1,6 @@
 import type { InterruptionKind } from './events.js';
 import type { LostReason } from './lifecycle.js';
-import type { LifecycleResult } from './settings.js';
+import type { EventAction, LifecycleResult } from './settings.js';
 
 /** The phases of a termination, also its `TerminationPhase` search attribute. */
 export type TerminationPhase =
@@ -9,6 +9,8 @@ export type TerminationPhase =
   /** Waiting for a place in the drain budget (DRAIN_BUDGET_PER_GROUP, DRAIN_BUDGET), the hook held. */
   | 'WaitingForBudget'
   | 'Cordoning'
+  /** Tainted or cordoned for an advisory event: waiting for a termination, or the undo at `undoAt`. */
+  | 'Watching'
   | 'Draining'
   | 'WaitingToRetry'
   | 'CompletingLifecycleAction'
@@ -20,7 +22,11 @@ export type TerminationPhase =
   /** The instance's tags name another cluster: nothing changed, nothing completed. */
   | 'OtherCluster'
   | 'Stopped'
-  | 'Failed';
+  | 'Failed'
+  /** The events' action is `none`: nothing done. */
+  | 'Ignored'
+  /** No termination followed an advisory event: what it added to the node was removed. */
+  | 'Undone';
 
 /** The phases a termination ends in (the workflow may still be open for DUPLICATE_WINDOW). */
 export const finishedPhases: readonly TerminationPhase[] = [
@@ -31,7 +37,26 @@ export const finishedPhases: readonly TerminationPhase[] = [
   'OtherCluster',
   'Stopped',
   'Failed',
+  'Ignored',
+  'Undone',
 ];
+
+/** What tnth itself added to a node (not what was there before), so an undo removes only that. */
+export interface NodeChanges {
+  cordoned: boolean;
+  taints: { key: string; value: string; effect: string }[];
+  labels: string[];
+}
+
+/** What two preparations added together (a taint once, by key and effect). */
+export function mergeChanges(a: NodeChanges | undefined, b: NodeChanges): NodeChanges {
+  if (!a) return b;
+  return {
+    cordoned: a.cordoned || b.cordoned,
+    taints: [...a.taints, ...b.taints.filter((t) => !a.taints.some((x) => x.key === t.key && x.effect === t.effect))],
+    labels: [...new Set([...a.labels, ...b.labels])],
+  };
+}
 
 /** A pod a drain attempt left on the node, `namespace/name`, and why (refused, terminating, ...). */
 export interface PodLeft {
@@ -80,6 +105,12 @@ export interface TerminationStatus {
   eventsReceived: number;
   duplicatesIgnored: number;
   dryRun: boolean;
+  /** The strongest action taken so far (REBALANCE_ACTION, ...); absent in runs from before it existed. */
+  action?: EventAction;
+  /** What the advisory steps added to the node, for the undo. */
+  nodeChanges?: NodeChanges;
+  /** While `Watching`: when what was added is removed unless a termination comes first (ISO 8601). */
+  undoAt?: string;
 }
 
 /** One lifecycle action: its hook, its clock as the hold knows it, and how it ended. Times are ISO 8601. */

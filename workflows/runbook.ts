@@ -6,13 +6,15 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { InstanceFacts } from '../activities/aws/instances.js';
-import type { InterruptionEvent } from '../common/events.js';
+import { returnsToWarmPool, type InterruptionEvent } from '../common/events.js';
 import { failureTypes, permanentFailureTypes } from '../common/failures.js';
 import { searchAttributes } from '../common/search-attributes.js';
-import type { LifecycleResult, RunbookSettings } from '../common/settings.js';
-import type { TerminationPhase } from '../common/status.js';
+import type { EventAction, LifecycleResult, RunbookSettings } from '../common/settings.js';
+import { mergeChanges, type NodeChanges, type TerminationPhase } from '../common/status.js';
+import { watchAdvisory } from './advisory-watch.js';
 import { callsUntil } from './activities.js';
 import { DrainAttempts, drainDeadline, kubeletGone, type DrainPlace, type HandOver } from './drain-attempts.js';
+import { actionOfEvents, actionReason, stronger, warmPoolChangesAnnotation } from './event-policy.js';
 import { errorMessage, failureType } from './failures.js';
 import { identifyInstance, noteOwnership } from './identify.js';
 import type { LifecycleHolds } from './lifecycle-hold.js';
@@ -20,6 +22,7 @@ import { Notifier, type NodeContext } from './notifications.js';
 import type { OperatorControls } from './operator-controls.js';
 import { cannotWait, type DrainTurn } from './drain-turn.js';
 import { outOfServiceTaint, preDrainLabels, preDrainTaints } from './taints.js';
+import { isLifecycleEvent } from './termination-state.js';
 import type { TerminationState } from './termination-state.js';
 
 /**
@@ -42,6 +45,9 @@ export class Runbook {
 
   /** The instance is known to be this cluster's (or no tag says otherwise): failures may complete its action. */
   private identified = false;
+
+  /** What EC2 said of the instance when the run identified it (the drain budget reads its group). */
+  private instance: InstanceFacts | undefined;
 
   private get holds(): LifecycleHolds {
     return this.state.holds;
@@ -76,8 +82,12 @@ export class Runbook {
     if (first) {
       upsertSearchAttributes([{ key: searchAttributes.autoScalingGroupName, value: first.autoScalingGroupName }]);
     }
-    const notifier = new Notifier(state, this.settings, events);
+    let notifier = new Notifier(state, this.settings, events);
     let place: DrainPlace | undefined;
+    const action = actionOfEvents(events, this.settings);
+    if (action !== 'drain' || state.status.action === 'drain') {
+      if (this.needsNothing(events, action)) return;
+    }
     try {
       // An operator's stop or skip ends the lookup and the cordon too (they retry until the deadline).
       const found = await this.controls
@@ -90,7 +100,8 @@ export class Runbook {
           });
           if (instance === 'other-cluster') return instance;
           this.identified = true;
-          return holds.cover(() => this.prepareNode(events, notifier, instance));
+          this.instance = instance;
+          return holds.cover(() => this.prepareNode(events, notifier, instance, action));
         })
         .catch((error: unknown) => {
           if (isCancellation(error) && this.controls.drainEnded) return 'operator' as const;
@@ -102,6 +113,21 @@ export class Runbook {
       if (found === 'other-cluster') return holds.leave("another cluster's instance: that cluster handles it");
       // Events that came while the termination waited for its drain budget place joined this run.
       place = { events: this.events, ...found, retryAt: undefined, resumesInterrupted: false };
+      if (action !== 'drain') {
+        const watched = await this.watch(place, action);
+        if (watched === 'stopped') return this.stopped();
+        if (watched === 'undone') return;
+        notifier = new Notifier(state, this.settings, watched);
+        this.events = watched;
+        const { node } = place;
+        await notifier.interruption(node);
+        await holds.cover(async () => {
+          // The escalated drain waits for its place in the drain budget, already cordoned.
+          if (this.turn.applies()) await this.takeTurn(this.instance, node.name);
+          await this.applyAction(node, this.events, 'drain');
+        });
+        place = { ...place, events: this.events };
+      }
       await this.drainAndComplete(place, notifier);
     } catch (error) {
       await this.failed(error, notifier, place);
@@ -220,7 +246,15 @@ export class Runbook {
     try {
       await this.holds.cover(() =>
         this.act(`taint ${node.name} ${key}=${value}:${effect}`, () =>
-          this.calls().prepareNode({ nodeName: node.name, taints: [outOfServiceTaint], labels: {}, cordon: true }),
+          this.calls().prepareNode({
+            nodeName: node.name,
+            taints: [outOfServiceTaint],
+            labels: {},
+            cordon: true,
+            ...(this.events.some((e) => isLifecycleEvent(e) && returnsToWarmPool(e))
+              ? { recordAs: warmPoolChangesAnnotation }
+              : {}),
+          }),
         ),
       );
     } catch (error) {
@@ -235,6 +269,7 @@ export class Runbook {
     events: InterruptionEvent[],
     notifier: Notifier,
     instance: InstanceFacts | undefined,
+    action: EventAction,
   ): Promise<{ node: NodeContext; instanceType: string | undefined } | 'no-node' | 'not-managed'> {
     const { state, settings } = this;
     const instanceId = state.status.instanceId;
@@ -261,19 +296,113 @@ export class Runbook {
     const node: NodeContext = { name: found.name, providerId: found.providerId, labels: found.labels ?? {} };
     const instanceType = node.labels['node.kubernetes.io/instance-type'];
     await notifier.interruption(node);
-    if (this.turn.applies()) await this.takeTurn(instance, node.name);
+    // Only a drain takes a place in the drain budget; a taint or a cordon for an advisory event does not.
+    if (action === 'drain' && this.turn.applies()) await this.takeTurn(instance, node.name);
 
     this.setPhase('Cordoning');
-    // Events that could not wait for the drain budget joined this run: each kind its own event's id.
-    const taints = preDrainTaints(state.status.kinds, this.events, settings);
-    const labels = preDrainLabels(settings);
+    // Events that could not wait for the drain budget joined this run.
+    await this.applyAction(node, this.events, action);
+    return { node, instanceType };
+  }
+
+  /**
+   * Does to the node what `action` asks for the events: a taint (NTH's per-kind taint, whatever
+   * TAINT_NODE says), or a cordon with TAINT_NODE's taints and the load-balancer label. What it
+   * added (not what was there) is kept in the status for an undo; on a scale-in back into the warm
+   * pool also on the node, for the launch that brings the instance back.
+   */
+  private async applyAction(node: NodeContext, events: InterruptionEvent[], action: EventAction): Promise<void> {
+    const { state, settings } = this;
+    const cordon = action === 'cordon' || action === 'drain';
+    // Each kind its own event's id; the action `taint` taints whatever TAINT_NODE and TAINT_STATE_CHANGE say.
+    const taints = preDrainTaints(
+      state.status.kinds,
+      events,
+      action === 'taint' ? { ...settings, taintNode: true, taintStateChange: true } : settings,
+    );
+    const labels = cordon ? preDrainLabels(settings) : {};
     const what = [
-      `cordon node ${node.name}`,
+      ...(cordon ? [`cordon node ${node.name}`] : []),
       ...taints.map((t) => `taint node ${node.name} with ${t.key}=${t.value}:${t.effect}`),
       ...Object.entries(labels).map(([key, value]) => `label node ${node.name} with ${key}=${value}`),
     ];
-    await this.act(what, () => this.calls().prepareNode({ nodeName: node.name, taints, labels, cordon: true }));
-    return { node, instanceType };
+    state.status.action = stronger(state.status.action ?? 'none', action);
+    if (what.length === 0) return;
+    const recordAs = events.some((e) => isLifecycleEvent(e) && returnsToWarmPool(e))
+      ? warmPoolChangesAnnotation
+      : undefined;
+    const changes = await this.act(what, () =>
+      this.calls().prepareNode({ nodeName: node.name, taints, labels, cordon, ...(recordAs ? { recordAs } : {}) }),
+    );
+    if (changes) state.status.nodeChanges = mergeChanges(state.status.nodeChanges, changes);
+  }
+
+  /** Waits for what follows an advisory taint or cordon, escalating or undoing it. */
+  private async watch(place: DrainPlace, action: EventAction): Promise<InterruptionEvent[] | 'stopped' | 'undone'> {
+    const { node, instanceType } = place;
+    if (action === 'cordon') {
+      await new Notifier(this.state, this.settings, place.events).outcome(node, 'cordoned');
+    }
+    return watchAdvisory(
+      {
+        state: this.state,
+        settings: this.settings,
+        controls: this.controls,
+        setPhase: (phase) => this.setPhase(phase),
+        apply: async (events, next) => {
+          this.events = events;
+          await this.applyAction(node, events, next);
+        },
+        undo: () => this.undo(node, place.events),
+        notify: (events) => new Notifier(this.state, this.settings, events).webhook(node, instanceType, true),
+      },
+      place.events,
+      action,
+    );
+  }
+
+  /** No termination followed: removes what the advisory steps added, and only that. */
+  private async undo(node: NodeContext, events: InterruptionEvent[]): Promise<void> {
+    const { state } = this;
+    const changes: NodeChanges | undefined = state.status.nodeChanges;
+    const what = changes
+      ? [
+          ...(changes.cordoned ? [`uncordon ${node.name}`] : []),
+          ...changes.taints.map((t) => `remove taint ${t.key}:${t.effect}`),
+          ...changes.labels.map((l) => `remove label ${l}`),
+        ]
+      : [];
+    if (changes && what.length > 0) {
+      await this.act(`no termination followed: ${what.join(', ')}`, () =>
+        this.calls().restoreNode({ nodeName: node.name, changes }),
+      );
+    } else state.decide('no termination followed; nothing was added to the node, nothing to undo');
+    state.status.nodeChanges = undefined;
+    state.status.action = 'none';
+    this.setPhase('Undone');
+    await new Notifier(state, this.settings, events).webhook(
+      node,
+      node.labels['node.kubernetes.io/instance-type'],
+      true,
+    );
+  }
+
+  /**
+   * Events that need nothing done: their action is `none`, or the node was drained already and
+   * they bring no lifecycle action to complete. Records why; the phase stays as it was.
+   */
+  private needsNothing(events: InterruptionEvent[], action: EventAction): boolean {
+    const { state, settings } = this;
+    if (action === 'none') {
+      state.decide(`${actionReason(events, settings)}: nothing done`);
+      if (!state.status.action || state.status.action === 'none') this.setPhase('Ignored');
+      return true;
+    }
+    if (state.status.action === 'drain' && state.status.phase === 'Done' && !events.some(isLifecycleEvent)) {
+      state.decide(`${actionReason(events, settings)}: the node was drained already, nothing more to do`);
+      return true;
+    }
+    return false;
   }
 
   /**

@@ -143,6 +143,8 @@ export class TerminationState {
   }
 }
 
+export const isLifecycleEvent = (event: InterruptionEvent): event is LifecycleEvent => isLifecycle(event);
+
 function isLifecycle(event: InterruptionEvent): event is LifecycleEvent {
   return event.kind === 'asg-terminate' || event.kind === 'asg-launch';
 }

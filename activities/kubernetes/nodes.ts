@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failureTypes } from '../../common/failures.js';
+import { mergeChanges, type NodeChanges } from '../../common/status.js';
 import { httpCode, kubeFailure, mergePatch, strategicMerge, type KubeClients } from './client.js';
 import { instanceNodeNames, isLabelValue } from './node-names.js';
 
@@ -12,6 +13,8 @@ export interface NodeFacts {
   providerId: string | undefined;
   /** Absent in results recorded by workers before labels were reported; running workflows replay them. */
   labels?: Record<string, string>;
+  /** The node's taint keys; absent in results recorded before they were reported. */
+  taintKeys?: string[];
 }
 
 export interface NodeLookup {
@@ -32,6 +35,19 @@ export interface NodePreparation {
   taints: V1Taint[];
   labels: Record<string, string>;
   cordon: boolean;
+  /**
+   * An annotation to keep what this preparation added in (JSON `NodeChanges`), for whoever undoes
+   * it later: an instance returning from the warm pool finds it on its node.
+   */
+  recordAs?: string;
+}
+
+export interface NodeRestoration {
+  nodeName: string;
+  /** What to remove; without it, what the annotation `recordedAs` holds. */
+  changes?: NodeChanges;
+  /** The annotation a preparation recorded its changes in; removed with them. */
+  recordedAs?: string;
 }
 
 const conflictRetries = 10;
@@ -47,7 +63,26 @@ function facts(node: V1Node): NodeFacts {
     unschedulable: node.spec?.unschedulable ?? false,
     providerId: node.spec?.providerID,
     labels: node.metadata?.labels ?? {},
+    taintKeys: (node.spec?.taints ?? []).map((t) => t.key),
   };
+}
+
+const sameTaint = (a: V1Taint, b: V1Taint) => a.key === b.key && a.effect === b.effect;
+
+/** The recorded changes of an annotation, or undefined when it holds none (or not JSON of them). */
+function recordedChanges(node: V1Node, annotation: string): NodeChanges | undefined {
+  const text = node.metadata?.annotations?.[annotation];
+  if (!text) return undefined;
+  try {
+    const parsed = JSON.parse(text) as Partial<NodeChanges>;
+    return {
+      cordoned: parsed.cordoned === true,
+      taints: Array.isArray(parsed.taints) ? parsed.taints : [],
+      labels: Array.isArray(parsed.labels) ? parsed.labels.filter((l) => typeof l === 'string') : [],
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /** `aws:///us-east-1a/i-0abc` and `aws://us-east-1a/i-0abc` both end in the instance id. */
@@ -85,12 +120,20 @@ export function createNodeActivities(
   }
 
   /**
-   * Labels, cordons and taints the node. Labels and `unschedulable` merge without conflict; taints
-   * are a list the API replaces whole, so they are written with the read resourceVersion as a
-   * precondition and re-read on 409, never overwriting another writer's taint.
+   * Labels, cordons and taints the node, and returns what it added (not what was there). Labels and
+   * `unschedulable` merge without conflict; taints go through `writeTaints`.
    */
-  async function writePreparation(prep: NodePreparation): Promise<void> {
+  async function writePreparation(prep: NodePreparation): Promise<NodeChanges> {
     const { nodeName } = prep;
+    const before = await readNodeOrUndefined(nodeName);
+    if (!before) throw nodeGone(`cordoning node ${nodeName}`);
+    const changes: NodeChanges = {
+      cordoned: prep.cordon && before.spec?.unschedulable !== true,
+      taints: [],
+      labels: Object.entries(prep.labels)
+        .filter(([key, value]) => before.metadata?.labels?.[key] !== value)
+        .map(([key]) => key),
+    };
     if (prep.cordon || Object.keys(prep.labels).length > 0) {
       const body = {
         metadata: { labels: prep.labels },
@@ -103,26 +146,54 @@ export function createNodeActivities(
         throw kubeFailure(`cordoning node ${nodeName}`, error);
       }
     }
-    if (prep.taints.length === 0) return;
+    if (prep.taints.length > 0) {
+      changes.taints = await writeTaints(nodeName, (existing) => [
+        ...existing,
+        ...prep.taints.filter((t) => !existing.some((e) => sameTaint(e, t))),
+      ]);
+    }
+    if (prep.recordAs) {
+      const recorded = mergeChanges(recordedChanges(before, prep.recordAs), changes);
+      await annotate(nodeName, prep.recordAs, JSON.stringify(recorded));
+    }
+    return changes;
+  }
+
+  /**
+   * Rewrites the node's taints as `next` makes them from the current ones, with the read
+   * resourceVersion as a precondition, re-reading on 409: taints are a list the API replaces whole,
+   * so another writer's taint is never overwritten. Returns the taints added.
+   */
+  async function writeTaints(
+    nodeName: string,
+    next: (existing: V1Taint[]) => V1Taint[],
+  ): Promise<NodeChanges['taints']> {
     for (let attempt = 1; ; attempt++) {
       const node = await readNodeOrUndefined(nodeName);
       if (!node) throw nodeGone(`tainting node ${nodeName}`);
       const existing = node.spec?.taints ?? [];
-      const missing = prep.taints.filter((t) => !existing.some((e) => e.key === t.key && e.effect === t.effect));
-      if (missing.length === 0) return;
-      const body = {
-        metadata: { resourceVersion: node.metadata?.resourceVersion },
-        spec: { taints: [...existing, ...missing] },
-      };
+      const taints = next(existing);
+      const added = taints.filter((t) => !existing.some((e) => sameTaint(e, t)));
+      if (taints.length === existing.length && added.length === 0) return [];
+      const body = { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { taints } };
       try {
         await core.patchNode({ name: nodeName, body }, mergePatch);
-        return;
+        return added.map((t) => ({ key: t.key, value: t.value ?? '', effect: t.effect }));
       } catch (error) {
         if (httpCode(error) !== 409 || attempt >= conflictRetries) {
           throw kubeFailure(`tainting node ${nodeName}`, error);
         }
         await sleep(50 * attempt);
       }
+    }
+  }
+
+  async function annotate(nodeName: string, key: string, value: string): Promise<void> {
+    try {
+      await core.patchNode({ name: nodeName, body: { metadata: { annotations: { [key]: value } } } }, strategicMerge);
+    } catch (error) {
+      if (httpCode(error) === 404) throw nodeGone(`annotating node ${nodeName}`);
+      throw kubeFailure(`annotating node ${nodeName}`, error);
     }
   }
 
@@ -168,15 +239,48 @@ export function createNodeActivities(
     },
 
     /** Prepares the node (see `writePreparation`), counted as NTH's pre-drain unless it is the out-of-service taint. */
-    async prepareNode(prep: NodePreparation): Promise<void> {
+    async prepareNode(prep: NodePreparation): Promise<NodeChanges> {
       const count = prep.taints.some((t) => t.key === outOfServiceKey) ? undefined : onPrepared;
       try {
-        await writePreparation(prep);
+        const changes = await writePreparation(prep);
         count?.('succeeded');
+        return changes;
       } catch (error) {
         count?.('failed');
         throw error;
       }
+    },
+
+    /**
+     * Takes back what a preparation added, and only that: the cordon if it set it, its taints (by
+     * key, effect and value) and its labels. A node gone meanwhile has nothing left to take back.
+     */
+    async restoreNode(input: NodeRestoration): Promise<NodeChanges | undefined> {
+      const { nodeName } = input;
+      const node = await readNodeOrUndefined(nodeName);
+      if (!node) return undefined;
+      const changes = input.changes ?? (input.recordedAs ? recordedChanges(node, input.recordedAs) : undefined);
+      if (!changes) return undefined;
+      if (changes.taints.length > 0) {
+        await writeTaints(nodeName, (existing) =>
+          existing.filter((e) => !changes.taints.some((t) => sameTaint(e, t) && (e.value ?? '') === t.value)),
+        );
+      }
+      const labels = Object.fromEntries(changes.labels.map((l) => [l, null]));
+      const annotations = input.recordedAs ? { [input.recordedAs]: null } : {};
+      if (changes.cordoned || changes.labels.length > 0 || input.recordedAs) {
+        const body = {
+          metadata: { labels, annotations },
+          ...(changes.cordoned ? { spec: { unschedulable: null } } : {}),
+        };
+        try {
+          await core.patchNode({ name: nodeName, body }, strategicMerge);
+        } catch (error) {
+          if (httpCode(error) === 404) return undefined;
+          throw kubeFailure(`uncordoning node ${nodeName}`, error);
+        }
+      }
+      return changes;
     },
   };
 }

@@ -25,6 +25,7 @@ const healthDetail = z.looseObject({ service: z.string(), eventTypeCategory: z.s
 const ec2ScheduledChangeDetail = z.object({
   eventTypeCode: z.string().min(1),
   startTime: z.string().optional(),
+  endTime: z.string().optional(),
   eventDescription: z.array(z.object({ language: z.string(), latestDescription: z.string() })).optional(),
   affectedEntities: z.array(z.object({ entityValue: z.string() })).default([]),
 });
@@ -49,6 +50,7 @@ export const scheduledChange = defineMessageKind({
         eventId: id,
         eventTypeCode: change.eventTypeCode,
         ...(change.startTime === undefined ? {} : { startTime: change.startTime }),
+        ...(change.endTime === undefined ? {} : { endTime: change.endTime }),
         ...(description === undefined ? {} : { description }),
       }));
   },

@@ -39,6 +39,42 @@ describe('configuration: every bad or contradictory value stops the process with
     assert.equal(webhookSettings(config), undefined);
   });
 
+  it('takes NTH queue mode as the default action of every kind, an hour to undo, the common startup taints', () => {
+    const settings = runbookSettings(loadConfig(cluster));
+    assert.deepEqual(settings.eventActions, {
+      'rebalance-recommendation': 'drain',
+      'scheduled-change': 'drain',
+      'state-change': 'drain',
+    });
+    assert.equal(settings.undoAfterSeconds, 3600);
+    assert.ok(settings.launchReadinessTaints?.includes('node.cloudprovider.kubernetes.io/uninitialized'));
+    assert.ok(settings.launchReadinessTaints?.includes('node.kubernetes.io/not-ready'));
+  });
+
+  it("reads each kind's action and LAUNCH_READINESS_TAINTS as given, none meaning Ready alone", () => {
+    const settings = runbookSettings(
+      loadConfig({
+        ...cluster,
+        REBALANCE_ACTION: 'cordon',
+        SCHEDULED_CHANGE_ACTION: 'taint',
+        STATE_CHANGE_ACTION: 'none',
+        UNDO_AFTER: '600',
+        LAUNCH_READINESS_TAINTS: ' node.cilium.io/agent-not-ready , example.com/warming ',
+      }),
+    );
+    assert.deepEqual(settings.eventActions, {
+      'rebalance-recommendation': 'cordon',
+      'scheduled-change': 'taint',
+      'state-change': 'none',
+    });
+    assert.equal(settings.undoAfterSeconds, 600);
+    assert.deepEqual(settings.launchReadinessTaints, ['node.cilium.io/agent-not-ready', 'example.com/warming']);
+    assert.deepEqual(
+      runbookSettings(loadConfig({ ...cluster, LAUNCH_READINESS_TAINTS: 'none' })).launchReadinessTaints,
+      [],
+    );
+  });
+
   const cases: [string, Record<string, string>, RegExp][] = [
     ['a boolean that is not one', { DRY_RUN: 'yes' }, /^DRY_RUN="yes": /],
     ['a number that is not one', { NODE_TERMINATION_GRACE_PERIOD: 'ten' }, /^NODE_TERMINATION_GRACE_PERIOD="ten": /],
@@ -48,6 +84,17 @@ describe('configuration: every bad or contradictory value stops the process with
       /^NODE_TERMINATION_GRACE_PERIOD="0": .*>=\s?1/,
     ],
     ['an unknown taint effect', { TAINT_EFFECT: 'NoWay' }, /^TAINT_EFFECT="NoWay": /],
+    [
+      'an event action that does not exist',
+      { REBALANCE_ACTION: 'uncordon' },
+      /^REBALANCE_ACTION="uncordon": .*"none".*"drain"/,
+    ],
+    ['an undo time below 10 s', { UNDO_AFTER: '5' }, /^UNDO_AFTER="5": .*>=\s?10/],
+    [
+      'a readiness taint that is not a taint key',
+      { LAUNCH_READINESS_TAINTS: 'node.kubernetes.io/not-ready,bad key!' },
+      /^LAUNCH_READINESS_TAINTS="node.kubernetes.io\/not-ready,bad key!": 'bad key!' is not a taint key/,
+    ],
     ['HEARTBEAT_UNTIL above 48 hours', { HEARTBEAT_UNTIL: '172801' }, /^HEARTBEAT_UNTIL="172801": /],
     [
       'a heartbeat interval above HEARTBEAT_UNTIL',

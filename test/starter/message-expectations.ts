@@ -328,6 +328,7 @@ export const goodMessages: Record<string, { messageType: string; events: Interru
       eventId: '7fb65329-1628-4cf3-a740-95fa457b1402',
       eventTypeCode: 'AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED',
       startTime: 'Sat, 08 Jun 2024 15:10:09 GMT',
+      endTime: 'Sat, 08 Jun 2024 17:10:09 GMT',
       description: retirement,
     })),
   },

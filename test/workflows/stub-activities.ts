@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Activities } from '../../activities/index.js';
 import type { OwnershipNote } from '../../activities/ownership.js';
+import type { NodeRestoration } from '../../activities/kubernetes/nodes.js';
 import type { LifecycleHeartbeatInput } from '../../activities/aws/lifecycle-heartbeat.js';
 import type { LifecycleTarget } from '../../common/lifecycle.js';
 import type { LifecycleResult, RunbookSettings } from '../../common/settings.js';
@@ -53,7 +54,9 @@ export class Recorder {
   describes = 0;
   readonly ownershipNotes: OwnershipNote[] = [];
   /** The taints of each prepareNode call, with when it came. */
-  readonly preparations: { at: number; taints: string[] }[] = [];
+  readonly preparations: { at: number; taints: string[]; cordon: boolean }[] = [];
+  /** Each restoreNode call (an undo, a return from the warm pool). */
+  readonly restorations: NodeRestoration[] = [];
   /** What the workflow logged, in order (never during replay). */
   readonly logs: { level: string; message: string; attrs: Record<string, unknown> }[] = [];
   rehearsals = 0;
@@ -132,8 +135,16 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
         });
       }
       rec.prepared += 1;
-      rec.preparations.push({ at: Date.now(), taints: prep.taints.map((t) => t.key) });
-      return Promise.resolve();
+      rec.preparations.push({ at: Date.now(), taints: prep.taints.map((t) => t.key), cordon: prep.cordon });
+      return Promise.resolve({
+        cordoned: prep.cordon,
+        taints: prep.taints.map((t) => ({ key: t.key, value: t.value ?? '', effect: t.effect })),
+        labels: Object.keys(prep.labels),
+      });
+    },
+    restoreNode: (input) => {
+      rec.restorations.push(input);
+      return Promise.resolve(input.changes);
     },
     rehearseDrain: () => {
       rec.rehearsals += 1;

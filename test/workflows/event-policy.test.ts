@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { InterruptionEvent, RebalanceRecommendationEvent } from '../../common/events.js';
+import { interruptionSignal, statusQuery } from '../../common/names.js';
+import type { TerminationStatus } from '../../common/status.js';
+import { asgTerminateEvent, spotInterruptionEvent, uniqueInstanceId } from '../helpers/events.js';
+import { runTermination, until, useStack } from './harness.js';
+
+const rebalance = (instanceId = uniqueInstanceId()): RebalanceRecommendationEvent => ({
+  kind: 'rebalance-recommendation',
+  instanceId,
+  time: new Date().toISOString(),
+  eventId: randomUUID(),
+});
+
+const status = (handle: WorkflowHandle): Promise<TerminationStatus> => handle.query(statusQuery);
+const signal = (handle: WorkflowHandle, event: InterruptionEvent) => handle.signal(interruptionSignal, event);
+
+describe('termination workflow: an action per kind of event, undone when nothing follows', function () {
+  this.timeout(60_000);
+  const stack = useStack();
+
+  it('does nothing for a kind whose action is none and ends Ignored', async () => {
+    const { rec, status } = await runTermination(
+      stack,
+      {
+        settings: {
+          eventActions: { 'rebalance-recommendation': 'none', 'scheduled-change': 'drain', 'state-change': 'drain' },
+        },
+      },
+      { event: rebalance() },
+    );
+    assert.equal(status.phase, 'Ignored');
+    assert.equal(rec.prepared + rec.drains.length + rec.describes, 0);
+    assert.match(status.decisions.join('\n'), /rebalance-recommendation: none \(REBALANCE_ACTION\): nothing done/);
+  });
+
+  it('drains a rebalance recommendation by default, as NTH does in queue mode', async () => {
+    const { rec, status } = await runTermination(stack, {}, { event: rebalance() });
+    assert.equal(status.phase, 'Done');
+    assert.equal(rec.drains.length, 1);
+    assert.deepEqual(rec.restorations, []);
+  });
+
+  it('taints without a cordon for action taint, whatever TAINT_NODE says, and takes the taint back after UNDO_AFTER', async () => {
+    const { rec, status } = await runTermination(
+      stack,
+      {
+        settings: {
+          taintNode: false,
+          undoAfterSeconds: 2,
+          webhookEnabled: true,
+          eventActions: { 'rebalance-recommendation': 'taint', 'scheduled-change': 'drain', 'state-change': 'drain' },
+        },
+      },
+      { event: rebalance() },
+    );
+    assert.equal(status.phase, 'Undone');
+    assert.deepEqual(
+      rec.preparations.map((p) => [p.cordon, p.taints]),
+      [[false, ['aws-node-termination-handler/rebalance-recommendation']]],
+    );
+    assert.equal(rec.drains.length, 0);
+    assert.deepEqual(
+      rec.restorations.map((r) => r.changes),
+      [
+        {
+          cordoned: false,
+          taints: [
+            {
+              key: 'aws-node-termination-handler/rebalance-recommendation',
+              value: rec.restorations[0]!.changes!.taints[0]!.value,
+              effect: 'NoSchedule',
+            },
+          ],
+          labels: [],
+        },
+      ],
+    );
+    // One webhook for the taint, one for the undo.
+    assert.deepEqual(
+      rec.webhooks.map((w) => (w as { State: string }).State),
+      ['Watching', 'Undone'],
+    );
+  });
+
+  it('keeps a cordon for the default UNDO_AFTER of an hour, watching meanwhile', async () => {
+    await runTermination(
+      stack,
+      {
+        settings: {
+          eventActions: { 'rebalance-recommendation': 'cordon', 'scheduled-change': 'drain', 'state-change': 'drain' },
+          undoAfterSeconds: 3600,
+        },
+      },
+      {
+        event: rebalance(),
+        during: async (handle, rec) => {
+          await until(async () => (await status(handle)).phase === 'Watching', 'the workflow watching');
+          const watching = await status(handle);
+          const undoIn = Date.parse(watching.undoAt!) - Date.now();
+          assert.ok(undoIn > 3500_000 && undoIn <= 3600_000, `undo in ${undoIn} ms`);
+          assert.equal(rec.restorations.length, 0);
+          await handle.terminate('the test saw what it needed');
+        },
+      },
+    );
+  });
+
+  it('escalates a cordon to a drain when a Spot interruption follows: one run, one drain, one webhook per step', async () => {
+    const first = rebalance();
+    const { rec, status: end } = await runTermination(
+      stack,
+      {
+        settings: {
+          webhookEnabled: true,
+          undoAfterSeconds: 3600,
+          eventActions: { 'rebalance-recommendation': 'cordon', 'scheduled-change': 'drain', 'state-change': 'drain' },
+        },
+      },
+      {
+        event: first,
+        during: async (handle) => {
+          await until(async () => (await status(handle)).phase === 'Watching', 'the workflow watching');
+          const spot = spotInterruptionEvent(first.instanceId);
+          await signal(handle, spot);
+          await signal(handle, spot);
+          await signal(handle, { ...spotInterruptionEvent(first.instanceId), kind: 'spot-interruption' });
+        },
+      },
+    );
+    assert.equal(end.phase, 'Done');
+    assert.equal(end.action, 'drain');
+    assert.equal(rec.drains.length, 1, 'one drain');
+    assert.deepEqual(rec.restorations, [], 'nothing undone');
+    assert.equal(end.run, 1);
+    assert.deepEqual(
+      rec.webhooks.map((w) => [(w as { State: string }).State, (w as { Kind: string }).Kind]),
+      [
+        ['Watching', 'REBALANCE_RECOMMENDATION'],
+        ['Done', 'SPOT_ITN'],
+      ],
+    );
+    assert.match(end.decisions.join('\n'), /escalated from cordon to drain by spot-interruption: drain/);
+  });
+
+  it('escalates to a drain and completes the lifecycle action once when an ASG termination follows a cordon', async () => {
+    const first = rebalance();
+    const { rec, status: end } = await runTermination(
+      stack,
+      {
+        settings: {
+          undoAfterSeconds: 3600,
+          eventActions: { 'rebalance-recommendation': 'cordon', 'scheduled-change': 'drain', 'state-change': 'drain' },
+        },
+      },
+      {
+        event: first,
+        during: async (handle) => {
+          await until(async () => (await status(handle)).phase === 'Watching', 'the workflow watching');
+          await signal(handle, asgTerminateEvent(first.instanceId));
+        },
+      },
+    );
+    assert.equal(end.phase, 'Done');
+    assert.equal(rec.drains.length, 1);
+    assert.deepEqual(
+      rec.completions.map((c) => c.result),
+      ['CONTINUE'],
+    );
+  });
+});
