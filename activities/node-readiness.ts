@@ -7,11 +7,18 @@ export interface NodeReadinessInput {
   useProviderId: boolean;
   /** Epoch ms at which to stop waiting. */
   deadlineEpochMs: number;
+  /** Taint keys that keep a Ready node from counting as ready (LAUNCH_READINESS_TAINTS). */
+  readinessTaints?: string[];
 }
 
 export interface NodeReadiness {
   nodeName: string | undefined;
+  /** Ready and none of the readiness taints left. */
   ready: boolean;
+  /** The node's Ready condition alone; absent in results recorded before it was reported. */
+  nodeReady?: boolean;
+  /** The readiness taints still on the node at the last look. */
+  blockingTaints?: string[];
 }
 
 /**
@@ -70,6 +77,8 @@ export interface ReadinessCheckpoint {
   /** The node once found: later looks read it by name alone. */
   nodeName: string | undefined;
   ready: boolean;
+  nodeReady?: boolean;
+  blockingTaints?: string[];
   /** The next pause of the backoff. */
   delayMs: number;
   /** Epoch ms of the last look through every node (USE_PROVIDER_ID). */
@@ -83,7 +92,8 @@ type Instances = ReturnType<typeof createInstanceActivities>;
 type Nodes = ReturnType<typeof createNodeActivities>;
 
 /**
- * Waits until the instance's node has joined the cluster and is Ready; returns at the deadline with
+ * Waits until the instance's node has joined the cluster, is Ready and carries none of the readiness
+ * taints (a CNI or the cloud provider not done with it); returns at the deadline with
  * what it last saw. EC2 is read until it names the instance, then only the node is looked at, on the
  * schedule's backoff. A throttled or failing call costs a look, not the activity: it is retried on
  * the same backoff; only a request AWS or the API server refuses for good fails it.
@@ -123,9 +133,18 @@ export function createNodeReadinessActivities(
       seen.availabilityZone = instance.availabilityZone;
     }
     const node = await lookForNode(input, seen);
+    const blocking = (node?.taintKeys ?? []).filter((key) => input.readinessTaints?.includes(key));
     seen.nodeName = node?.name;
-    seen.ready = node?.ready ?? false;
-    seen.lastError = node ? undefined : 'no node for the instance yet';
+    seen.nodeReady = node?.ready ?? false;
+    seen.blockingTaints = blocking;
+    seen.ready = seen.nodeReady && blocking.length === 0;
+    seen.lastError = !node
+      ? 'no node for the instance yet'
+      : !node.ready
+        ? 'the node is not Ready yet'
+        : blocking.length > 0
+          ? `startup taints remain: ${blocking.join(', ')}`
+          : undefined;
   }
 
   return {
@@ -166,7 +185,13 @@ export function createNodeReadinessActivities(
               nextLookInMs: pauseMs,
             });
           }
-          if (pauseMs === undefined) return { nodeName: seen.nodeName, ready: seen.ready };
+          if (pauseMs === undefined) {
+            const { nodeName, ready } = seen;
+            // What kept it from being ready, when something did.
+            return ready
+              ? { nodeName, ready }
+              : { nodeName, ready, nodeReady: seen.nodeReady ?? false, blockingTaints: seen.blockingTaints ?? [] };
+          }
           seen.delayMs = nextDelay(schedule, seen.delayMs);
           await ctx.sleep(pauseMs);
         }

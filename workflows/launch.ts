@@ -4,19 +4,21 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { NodeReadiness } from '../activities/node-readiness.js';
-import type { LifecycleEvent } from '../common/events.js';
+import { launchesIntoWarmPool, type LifecycleEvent } from '../common/events.js';
 import { activityHeartbeatTimeoutSeconds, type LifecycleTarget } from '../common/lifecycle.js';
 import { interruptionSignal, launchStatusQuery, stopHandlingUpdate, type WorkflowInput } from '../common/names.js';
 import { searchAttributes } from '../common/search-attributes.js';
 import type { LaunchStatus } from '../common/status.js';
 import { calls, completion } from './activities.js';
 import { ownership } from '../common/cluster.js';
+import { warmPoolChangesAnnotation } from './event-policy.js';
 import { errorMessage } from './failures.js';
 import { noteOwnership } from './identify.js';
 
@@ -31,10 +33,13 @@ const answerSeconds = 10;
 
 /**
  * The launch of one instance held by a LAUNCHING hook (workflow id `launch-<instance id>`): waits,
- * durably, until the instance's node has joined the cluster and is Ready, then completes the
- * lifecycle action with CONTINUE. When the node is not Ready shortly before the hook would expire,
- * it completes with ABANDON (Auto Scaling replaces the instance) and fails with the reason. When it
+ * durably, until the instance's node has joined the cluster, is Ready and carries none of
+ * LAUNCH_READINESS_TAINTS, then completes the lifecycle action with CONTINUE. When it is not ready
+ * shortly before the hook would expire, it completes with the hook's DefaultResult (ABANDON when the
+ * hook cannot be read: Auto Scaling replaces the instance) and fails naming what was missing. When it
  * cannot tell (the API refuses its requests), it fails and leaves the action to the hook's DefaultResult.
+ * A launch into the warm pool completes at once: the instance is stopped there, no node joins. One
+ * from the warm pool into the group takes back what the scale-in into the pool did to its node.
  */
 export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<LaunchStatus> {
   const status: LaunchStatus = {
@@ -99,7 +104,15 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
       return status;
     }
   }
-  const timeout = (await calls.describeLifecycleHook(target))?.heartbeatTimeoutSeconds ?? defaultHookTimeoutSeconds;
+  // Launches that began before warm pools were told apart go on as they began.
+  if (launchesIntoWarmPool(launch) && patched('launch-into-warm-pool')) {
+    status.decisions.push(
+      `launch of ${input.instanceId} into the warm pool (${launch.origin ?? 'EC2'} -> WarmPool): no node joins while it is warmed; completing with CONTINUE`,
+    );
+    return complete(status, target, 'CONTINUE', settings.dryRun);
+  }
+  const hook = await calls.describeLifecycleHook(target);
+  const timeout = hook?.heartbeatTimeoutSeconds ?? defaultHookTimeoutSeconds;
   const deadline = (Date.parse(launch.time) || Date.now()) + (timeout - marginSeconds(timeout)) * 1000;
   status.deadline = new Date(deadline).toISOString();
 
@@ -115,7 +128,12 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
   // In its own scope, so an operator's stop cancels the wait instead of leaving it to run out.
   const scope = new CancellationScope();
   const waiting = scope.run(() =>
-    waitActivity({ instanceId: input.instanceId, useProviderId: settings.useProviderId, deadlineEpochMs: deadline }),
+    waitActivity({
+      instanceId: input.instanceId,
+      useProviderId: settings.useProviderId,
+      deadlineEpochMs: deadline,
+      readinessTaints: settings.launchReadinessTaints ?? [],
+    }),
   );
   let seen: NodeReadiness | undefined | null;
   let waitError: unknown;
@@ -153,26 +171,78 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
     return status;
   }
   status.nodeName = seen.nodeName;
-  const result = seen.ready ? 'CONTINUE' : 'ABANDON';
+  if (seen.ready) {
+    status.decisions.push(
+      `node ${seen.nodeName} is Ready and carries none of the startup taints: completing with CONTINUE`,
+    );
+    if (launch.origin === 'WarmPool' && seen.nodeName !== undefined && patched('restore-from-warm-pool'))
+      await restoreFromWarmPool(status, seen.nodeName, settings.dryRun);
+    return complete(status, target, 'CONTINUE', settings.dryRun);
+  }
+  const result = hook?.defaultResult ?? 'ABANDON';
+  const missing =
+    seen.nodeName === undefined
+      ? 'no node joined'
+      : seen.nodeReady === false
+        ? `node ${seen.nodeName} is not Ready`
+        : `node ${seen.nodeName} still carries ${(seen.blockingTaints ?? []).join(', ') || 'a startup taint'} (LAUNCH_READINESS_TAINTS)`;
   status.decisions.push(
-    seen.ready
-      ? `node ${seen.nodeName} is Ready: completing with CONTINUE`
-      : `node ${seen.nodeName ?? '(not joined)'} not Ready ${marginSeconds(timeout)} s before the hook expires: completing with ABANDON`,
+    `${missing} ${marginSeconds(timeout)} s before the hook expires: completing with ${result}, the hook's ${hook?.defaultResult ? 'DefaultResult' : 'result when it cannot be read'}`,
   );
+  await complete(status, target, result, settings.dryRun, 'GaveUp');
+  throw ApplicationFailure.create({
+    type: 'NodeNotReady',
+    nonRetryable: true,
+    message: `the node of ${input.instanceId} did not become Ready within the launch hook's ${timeout} s (${missing}); the lifecycle action was completed with ${result}`,
+  });
+}
+
+/** Completes the launch's action (or, in dry run, says it would) and ends in `phase`. */
+async function complete(
+  status: LaunchStatus,
+  target: LifecycleTarget,
+  result: 'CONTINUE' | 'ABANDON',
+  dryRun: boolean,
+  phase: 'Done' | 'GaveUp' = 'Done',
+): Promise<LaunchStatus> {
   status.phase = 'CompletingLifecycleAction';
-  if (settings.dryRun) status.decisions.push(`dry run: would complete the lifecycle action with ${result}`);
+  if (dryRun) status.decisions.push(`dry run: would complete the lifecycle action with ${result}`);
   else {
     const { outcome } = await completion(target, result);
     status.result = outcome === 'not-active' ? 'not-active' : result;
   }
-  status.phase = seen.ready ? 'Done' : 'GaveUp';
+  status.phase = phase;
   upsertSearchAttributes([{ key: searchAttributes.terminationPhase, value: status.phase }]);
-  if (!seen.ready) {
-    throw ApplicationFailure.create({
-      type: 'NodeNotReady',
-      nonRetryable: true,
-      message: `the node of ${input.instanceId} did not become Ready within the launch hook's ${timeout} s; the lifecycle action was completed with ABANDON`,
-    });
-  }
   return status;
+}
+
+/**
+ * The instance comes back from the warm pool: its node keeps the cordon and taints of the scale-in
+ * that put it there. What that scale-in added (recorded on the node) is taken back, and only that.
+ */
+async function restoreFromWarmPool(status: LaunchStatus, nodeName: string, dryRun: boolean): Promise<void> {
+  if (dryRun) {
+    status.decisions.push(`dry run: would take back what the scale-in into the warm pool added to ${nodeName}`);
+    return;
+  }
+  try {
+    const restored = await calls.restoreNode({ nodeName, recordedAs: warmPoolChangesAnnotation });
+    status.decisions.push(
+      restored
+        ? `back from the warm pool: ${
+            [
+              ...(restored.cordoned ? [`uncordoned ${nodeName}`] : []),
+              ...restored.taints.map((t) => `removed taint ${t.key}:${t.effect}`),
+              ...restored.labels.map((l) => `removed label ${l}`),
+            ].join(', ') || 'nothing was left to take back'
+          }`
+        : `back from the warm pool: ${nodeName} records no changes of a scale-in into the pool`,
+    );
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    // The node is Ready: a cordon left on it costs capacity, not the launch.
+    status.decisions.push(
+      `could not take back the warm pool scale-in's changes to ${nodeName}: ${errorMessage(error)}`,
+    );
+  }
 }

@@ -26,6 +26,8 @@ export interface CompletionResult {
 export interface HookTimeouts {
   heartbeatTimeoutSeconds: number;
   globalTimeoutSeconds: number | undefined;
+  /** What Auto Scaling does when the action expires; absent in results recorded before it was read. */
+  defaultResult?: 'CONTINUE' | 'ABANDON' | undefined;
 }
 
 export interface LifecycleDeps {
@@ -159,7 +161,13 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
       );
       const hook = LifecycleHooks?.[0];
       if (hook?.HeartbeatTimeout === undefined) return undefined;
-      return { heartbeatTimeoutSeconds: hook.HeartbeatTimeout, globalTimeoutSeconds: hook.GlobalTimeout };
+      const defaultResult =
+        hook.DefaultResult === 'CONTINUE' || hook.DefaultResult === 'ABANDON' ? hook.DefaultResult : undefined;
+      return {
+        heartbeatTimeoutSeconds: hook.HeartbeatTimeout,
+        globalTimeoutSeconds: hook.GlobalTimeout,
+        defaultResult,
+      };
     },
   };
 

@@ -35,11 +35,12 @@ const instance = (privateDnsName: string | undefined): InstanceFacts => ({
   tags: {},
 });
 
-const nodeFacts = (ready: boolean): NodeFacts => ({
+const nodeFacts = (ready: boolean, taintKeys: string[] = []): NodeFacts => ({
   name: dnsName,
   ready,
   unschedulable: false,
   providerId: `aws:///us-east-1a/${instanceId}`,
+  taintKeys,
 });
 
 /**
@@ -122,6 +123,23 @@ describe('waiting for a launching node: EC2 read once, the node looked at on a b
     assert.equal(pauseAfterLook(readinessSchedule, 15_000, deadline - 4_000, deadline), 3_000);
   });
 
+  it('counts a Ready node as ready only once the readiness taints are gone, and says which one kept it at the deadline', async () => {
+    const cni = 'node.cilium.io/agent-not-ready';
+    const readiness = ['node.cloudprovider.kubernetes.io/uninitialized', cni];
+    const untainted = fakeApis({
+      find: () => nodeFacts(true, [cni]),
+      read: (call) => nodeFacts(true, call < 3 ? [cni, 'example.com/other'] : ['example.com/other']),
+    });
+    const { result } = await wait(untainted, { ...input(5_000), readinessTaints: readiness });
+    assert.deepEqual(result, { nodeName: dnsName, ready: true }, 'a taint not named does not hold it');
+    assert.equal(untainted.of('read').length, 3, 'ready at the first look without the CNI taint');
+
+    const stuck = fakeApis({ find: () => nodeFacts(true, [cni]), read: () => nodeFacts(true, [cni]) });
+    const { result: last, beats } = await wait(stuck, { ...input(200), readinessTaints: readiness });
+    assert.deepEqual(last, { nodeName: dnsName, ready: false, nodeReady: true, blockingTaints: [cni] });
+    assert.equal(beats.at(-1)?.lastError, `startup taints remain: ${cni}`);
+  });
+
   it('retries EC2 inside the wait until it names the instance, then never reads EC2 again', async () => {
     const apis = fakeApis({
       describe: (call) =>
@@ -164,7 +182,7 @@ describe('waiting for a launching node: EC2 read once, the node looked at on a b
     // above), and their wall-clock length on a busy machine says nothing.
     const apis = fakeApis({ find: () => nodeFacts(false), read: () => nodeFacts(false) });
     const { result } = await wait(apis, input(150));
-    assert.deepEqual(result, { nodeName: dnsName, ready: false });
+    assert.deepEqual(result, { nodeName: dnsName, ready: false, nodeReady: false, blockingTaints: [] });
     const looks = apis.calls.filter((c) => c.api !== 'describe').length;
     assert.ok(looks >= 2 && looks <= 12, `${looks} looks in 150 ms with a 20 ms cap`);
   });

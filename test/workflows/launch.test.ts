@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities/index.js';
 import type { NodeReadinessInput } from '../../activities/node-readiness.js';
 import { interruptionSignal, launchStatusQuery, launchWorkflowId, workflowTypes } from '../../common/names.js';
+import type { LifecycleEvent } from '../../common/events.js';
 import type { LaunchStatus } from '../../common/status.js';
 import { asgTerminateEvent } from '../helpers/events.js';
 import { uniqueTaskQueue } from '../helpers/temporal.js';
@@ -31,8 +32,9 @@ describe('launch workflow: completes the hook by what the wait for the node saw,
   async function runLaunch(
     waitForNodeReady: Activities['waitForNodeReady'],
     behaviour: StubBehaviour = {},
+    route: Pick<LifecycleEvent, 'origin' | 'destination'> = {},
   ): Promise<LaunchRun> {
-    const event = { ...asgTerminateEvent(), kind: 'asg-launch' as const };
+    const event = { ...asgTerminateEvent(), kind: 'asg-launch' as const, ...route };
     const rec = new Recorder();
     const taskQueue = uniqueTaskQueue('launch');
     const worker = await testWorker(stack.native, taskQueue, { ...stubActivities(rec, behaviour), waitForNodeReady });
@@ -117,5 +119,67 @@ describe('launch workflow: completes the hook by what the wait for the node saw,
     assert.match(status.decisions.at(-1) ?? '', /HTTP 403.*DefaultResult/);
     assert.equal(failureOf(error)?.type, 'NodeReadinessUnknown');
     assert.match(failureOf(error)?.message ?? '', /HTTP 403/);
+  });
+
+  it('completes a launch into the warm pool with CONTINUE at once: no node joins a warmed instance', async () => {
+    let waited = false;
+    const { rec, status, error } = await runLaunch(
+      () => {
+        waited = true;
+        return Promise.resolve({ nodeName: undefined, ready: false });
+      },
+      {},
+      { origin: 'EC2', destination: 'WarmPool' },
+    );
+    assert.equal(error, undefined);
+    assert.deepEqual([status.phase, status.result], ['Done', 'CONTINUE']);
+    assert.equal(waited, false, 'no wait for a node');
+    assert.deepEqual(
+      rec.completions.map((c) => c.result),
+      ['CONTINUE'],
+    );
+    assert.match(status.decisions.join('\n'), /into the warm pool/);
+  });
+
+  it('waits for the node of a launch from the warm pool into the group, and takes back what the scale-in into the pool did to it', async () => {
+    let readinessTaints: string[] | undefined;
+    const { rec, status } = await runLaunch(
+      (input) => {
+        readinessTaints = input.readinessTaints;
+        return Promise.resolve({ nodeName: 'ip-10-0-1-23.ec2.internal', ready: true });
+      },
+      { settings: { launchReadinessTaints: ['node.kubernetes.io/not-ready'] } },
+      { origin: 'WarmPool', destination: 'AutoScalingGroup' },
+    );
+    assert.deepEqual([status.phase, status.result], ['Done', 'CONTINUE']);
+    assert.deepEqual(readinessTaints, ['node.kubernetes.io/not-ready'], 'the wait is given LAUNCH_READINESS_TAINTS');
+    assert.deepEqual(
+      rec.restorations.map((r) => [r.nodeName, r.recordedAs]),
+      [['ip-10-0-1-23.ec2.internal', 'tnth/warm-pool-changes']],
+    );
+  });
+
+  it("completes with the hook's DefaultResult, naming the startup taint left, when the node stays tainted past the deadline", async () => {
+    const { rec, status, error } = await runLaunch(
+      () =>
+        Promise.resolve({
+          nodeName: 'ip-10-0-1-23.ec2.internal',
+          ready: false,
+          nodeReady: true,
+          blockingTaints: ['node.cilium.io/agent-not-ready'],
+        }),
+      { hookDefaultResult: 'CONTINUE' },
+    );
+    assert.deepEqual([status.phase, status.result], ['GaveUp', 'CONTINUE']);
+    assert.deepEqual(
+      rec.completions.map((c) => c.result),
+      ['CONTINUE'],
+    );
+    assert.match(
+      status.decisions.at(-1) ?? '',
+      /still carries node.cilium.io\/agent-not-ready.*CONTINUE, the hook's DefaultResult/,
+    );
+    assert.equal(failureOf(error)?.type, 'NodeNotReady');
+    assert.deepEqual(rec.restorations, [], 'no warm pool, nothing to take back');
   });
 });

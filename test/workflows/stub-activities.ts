@@ -84,6 +84,8 @@ export interface StubBehaviour {
   drainRefused?: string;
   /** prepareNode fails for good with this type (RBAC's 403, say). */
   prepareNodeRefused?: string;
+  /** The hook's DefaultResult as DescribeLifecycleHooks gives it (default: not given). */
+  hookDefaultResult?: LifecycleResult;
   /** The instance's EC2 tags (default none). */
   instanceTags?: Record<string, string>;
   /** DescribeInstances takes this long (an EC2 outage that ends). */
@@ -227,7 +229,11 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
       Promise.resolve(
         behaviour.hookTimeoutSeconds === null
           ? undefined
-          : { heartbeatTimeoutSeconds: behaviour.hookTimeoutSeconds ?? 300, globalTimeoutSeconds: undefined },
+          : {
+              heartbeatTimeoutSeconds: behaviour.hookTimeoutSeconds ?? 300,
+              globalTimeoutSeconds: undefined,
+              defaultResult: behaviour.hookDefaultResult,
+            },
       ),
     waitForNodeReady: () => Promise.resolve({ nodeName, ready: nodeName !== undefined }),
     async completeLifecycleAction(target: LifecycleTarget, result: LifecycleResult) {
