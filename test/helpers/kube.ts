@@ -12,6 +12,7 @@ import {
   PolicyV1Api,
   setHeaderOptions,
   type V1Node,
+  type V1Taint,
   type V1OwnerReference,
   type V1Pod,
   type V1PodDisruptionBudget,
@@ -107,6 +108,8 @@ export interface NodeOptions {
   kwok?: boolean;
   labels?: Record<string, string>;
   unschedulable?: boolean;
+  /** Taints from registration, as a kubelet's --register-with-taints or the cloud provider set them. */
+  taints?: V1Taint[];
 }
 
 export interface PodOptions {
@@ -192,7 +195,7 @@ export class KubeFixture {
         }),
         annotations: options.kwok === false ? {} : { ...kwokAnnotation },
       },
-      spec: { providerID: `aws:///${zone}/${id}`, unschedulable: options.unschedulable },
+      spec: { providerID: `aws:///${zone}/${id}`, unschedulable: options.unschedulable, taints: options.taints },
       // A node may carry its status from creation; kwok keeps these addresses.
       status: {
         addresses: [
@@ -204,7 +207,45 @@ export class KubeFixture {
     };
     const created = await this.kube.core.createNode({ body: node });
     this.nodeNames.push(name);
+    if (options.kwok !== false) {
+      this.controllers.push(this.removeNotReadyTaintOnceReady(name).catch(() => undefined));
+    }
     return created;
+  }
+
+  /** The node lifecycle controller's loops of this fixture's nodes, stopped by `cleanup()`. */
+  private controllers: Promise<void>[] = [];
+  private stopping = false;
+
+  /**
+   * The node lifecycle controller's part, which the stack lacks (it runs no controller manager): the
+   * API server taints each new node `node.kubernetes.io/not-ready` (TaintNodesByCondition), and in a
+   * cluster the controller removes the taint within seconds of the node's Ready. A launch waits for it.
+   */
+  private async removeNotReadyTaintOnceReady(name: string): Promise<void> {
+    const notReady = 'node.kubernetes.io/not-ready';
+    const deadline = Date.now() + 120_000;
+    while (!this.stopping && Date.now() < deadline) {
+      try {
+        const node = await this.kube.core.readNode({ name });
+        const taints = node.spec?.taints ?? [];
+        if (!taints.some((t) => t.key === notReady)) {
+          if (node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return;
+        } else if (node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
+          const body = {
+            metadata: { resourceVersion: node.metadata?.resourceVersion },
+            spec: { taints: taints.filter((t) => t.key !== notReady) },
+          };
+          await this.kube.core.patchNode({ name, body }, mergePatch());
+          return;
+        }
+      } catch (error) {
+        // Gone: nothing to do; a conflict (another writer): look again.
+        if (apiStatus(error) === 404) return;
+        if (apiStatus(error) !== 409) throw error;
+      }
+      await sleep(200);
+    }
   }
 
   /** Resolves once kwok reports the node Ready. */
@@ -410,6 +451,10 @@ export class KubeFixture {
 
   /** Deletes everything this fixture made, at once (no grace period), and the leases kwok made. */
   async cleanup(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled(this.controllers);
+    this.controllers = [];
+    this.stopping = false;
     const labelSelector = `${runLabel}=${this.run}`;
     const namespace = this.namespace;
     const { core, apps, policy, coordination } = this.kube;
