@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Client, Connection } from '@temporalio/client';
 import { launchStatusQuery, launchWorkflowId, statusQuery, terminationWorkflowId } from '../../common/names.js';
+import type { NodeChanges } from '../../common/status.js';
 import type { LaunchStatus, TerminationStatus } from '../../common/status.js';
 import {
   awsClients,
@@ -12,7 +13,9 @@ import {
   createQueue,
   describeInstance,
   groupInstances,
+  completeAction,
   LAUNCHING,
+  putHook,
   receiveNotifications,
   terminateInstance,
   waitFor,
@@ -59,6 +62,7 @@ describe('integration: an action per kind, undone when nothing follows; warm poo
   const kube = new KubeFixture();
   const aws = awsClients();
   const workflowIds: string[] = [];
+  const queues: QueueRef[] = [];
   let queue: QueueRef;
   let worker: TnthProcess;
   let starter: TnthProcess;
@@ -131,6 +135,7 @@ describe('integration: an action per kind, undone when nothing follows; warm poo
     const codes = await Promise.all([starter?.stop(), worker?.stop()]);
     await kube.cleanup();
     await Promise.all(groups.map((g) => g.delete()));
+    await Promise.all([queue, ...queues].map((q) => q && aws.sqs.send(new DeleteQueueCommand({ QueueUrl: q.url }))));
     await connection?.close();
     webhookServer?.close();
     assert.deepEqual(
@@ -319,5 +324,88 @@ describe('integration: an action per kind, undone when nothing follows; warm poo
       completions.map((c) => [c.outcome, c.result]),
       [['ok', 'CONTINUE']],
     );
+  });
+
+  it('drains a scale-in back into the warm pool and, when the instance returns to the group, uncordons and untaints its node', async () => {
+    // The emulator has no warm pool: its hooks hold real actions, and the test hands tnth the
+    // documented warm-pool forms of their notifications. A LAUNCHING hook (its own queue) brings the
+    // instance in; a TERMINATING hook (another queue) holds its scale-in.
+    const group = await createGroupWithHook({
+      transition: LAUNCHING,
+      heartbeatTimeout: 300,
+      tags: { [managedTag]: 'true' },
+    });
+    groups.push(group);
+    const instanceId = group.instanceIds[0]!;
+    const [launched] = await receiveNotifications(aws.sqs, group.queue!.url, {
+      what: 'the first launch notification',
+      match: (body) => body.EC2InstanceId === instanceId,
+    });
+    const nodeName = (await describeInstance(aws.ec2, instanceId))?.PrivateDnsName;
+    await kube.node({ name: nodeName!, instanceId });
+    await kube.nodeReady(nodeName!);
+    const pod = await kube.replicaSetPod(nodeName!, { gracePeriodSeconds: 1 });
+    await kube.podRunning(pod.metadata!.name!);
+    await completeAction(group, { instanceId, result: 'CONTINUE' });
+    await waitFor('the instance InService', async () => (await groupInstances(group)).get(instanceId) === 'InService');
+
+    const terminations = await createQueue(aws.sqs, 'tnth-warm-pool-terminations');
+    queues.push(terminations);
+    await putHook(aws, {
+      groupName: group.groupName,
+      hookName: 'tnth-terminate',
+      queueArn: terminations.arn,
+      heartbeatTimeout: 120,
+    });
+    await terminateInstance(group, instanceId, { decrement: false });
+    const [held] = await receiveNotifications(aws.sqs, terminations.url, {
+      what: 'the scale-in notification',
+      match: (body) =>
+        body.EC2InstanceId === instanceId && body.LifecycleTransition === 'autoscaling:EC2_INSTANCE_TERMINATING',
+    });
+    await send({ ...held!.body, Origin: 'AutoScalingGroup', Destination: 'WarmPool' });
+
+    await waitFor(
+      'the drain and the completion of the scale-in into the pool',
+      async () => {
+        const status = await phaseOf(instanceId);
+        return status?.phase === 'Done' && status.lifecycle?.result === 'CONTINUE';
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+    await kube.podGone(pod.metadata!.name!);
+    const drained = await kube.kube.core.readNode({ name: nodeName! });
+    assert.equal(drained.spec?.unschedulable, true);
+    const recorded = JSON.parse(drained.metadata?.annotations?.['tnth/warm-pool-changes'] ?? '{}') as NodeChanges;
+    assert.equal(recorded.cordoned, true);
+    assert.deepEqual(
+      recorded.taints.map((t) => t.key),
+      ['aws-node-termination-handler/asg-lifecycle-termination'],
+    );
+
+    // Back from the pool into the group. The emulator cannot hold a second launch of this instance,
+    // so the action is one Auto Scaling no longer knows: its completion finds it gone. The node is
+    // given back before that.
+    workflowIds.push(launchWorkflowId(testCluster, instanceId));
+    await send({
+      ...launched!.body,
+      Origin: 'WarmPool',
+      Destination: 'AutoScalingGroup',
+      RequestId: randomUUID(),
+      LifecycleActionToken: randomUUID(),
+      Time: new Date().toISOString(),
+    });
+    const handle = client.workflow.getHandle(launchWorkflowId(testCluster, instanceId));
+    const status = await waitFor(
+      'the launch back into the group to finish',
+      async () => (await handle.result().catch(() => undefined)) as LaunchStatus | undefined,
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    assert.equal(status.nodeName, nodeName);
+    assert.match(status.decisions.join('\n'), /back from the warm pool: uncordoned/);
+    const back = await kube.kube.core.readNode({ name: nodeName! });
+    assert.ok(!back.spec?.unschedulable, 'uncordoned');
+    assert.deepEqual(back.spec?.taints ?? [], [], 'untainted');
+    assert.equal(back.metadata?.annotations?.['tnth/warm-pool-changes'], undefined);
   });
 });
