@@ -46,6 +46,10 @@ export interface LifecycleEvent extends EventBase {
 export const launchesIntoWarmPool = (event: LifecycleEvent) =>
   event.kind === 'asg-launch' && event.destination === 'WarmPool';
 
+/** A warmed instance leaves the pool to be terminated: it was stopped there, its node may never have joined. */
+export const terminatesFromWarmPool = (event: LifecycleEvent) =>
+  event.kind === 'asg-terminate' && event.origin === 'WarmPool';
+
 /** The scale-in returns the instance to the warm pool instead of terminating it. */
 export const returnsToWarmPool = (event: LifecycleEvent) =>
   event.kind === 'asg-terminate' && event.destination === 'WarmPool';

@@ -6,7 +6,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { InstanceFacts } from '../activities/aws/instances.js';
-import { returnsToWarmPool, type InterruptionEvent } from '../common/events.js';
+import { returnsToWarmPool, terminatesFromWarmPool, type InterruptionEvent } from '../common/events.js';
 import { failureTypes, permanentFailureTypes } from '../common/failures.js';
 import { searchAttributes } from '../common/search-attributes.js';
 import type { EventAction, LifecycleResult, RunbookSettings } from '../common/settings.js';
@@ -334,7 +334,9 @@ export class Runbook {
     const changes = await this.act(what, () =>
       this.calls().prepareNode({ nodeName: node.name, taints, labels, cordon, ...(recordAs ? { recordAs } : {}) }),
     );
-    if (changes) state.status.nodeChanges = mergeChanges(state.status.nodeChanges, changes);
+    // In dry run nothing changed: what would have been added stands in, so the undo says what it would take back.
+    const added = changes ?? (settings.dryRun ? { cordoned: cordon, taints, labels: Object.keys(labels) } : undefined);
+    if (added) state.status.nodeChanges = mergeChanges(state.status.nodeChanges, added);
   }
 
   /** Waits for what follows an advisory taint or cordon, escalating or undoing it. */
@@ -429,7 +431,11 @@ export class Runbook {
   }
 
   private async noNode(): Promise<void> {
-    if (this.holds.open().length > 0 && this.settings.deleteSqsMsgIfNodeNotFound) {
+    const lifecycle = this.events.filter(isLifecycleEvent);
+    // A warmed instance whose node never joined (or left with the stop) has nothing to wait for.
+    const fromWarmPool = lifecycle.length > 0 && lifecycle.every(terminatesFromWarmPool);
+    if (this.holds.open().length > 0 && (this.settings.deleteSqsMsgIfNodeNotFound || fromWarmPool)) {
+      if (fromWarmPool) this.state.decide('terminated from the warm pool without a node: completing with CONTINUE');
       await this.completeLifecycle('CONTINUE');
     } else this.holds.leave('no node to drain (DELETE_SQS_MSG_IF_NODE_NOT_FOUND=false)');
     this.setPhase('NodeNotFound');

@@ -170,4 +170,38 @@ describe('termination workflow: an action per kind of event, undone when nothing
       ['CONTINUE'],
     );
   });
+
+  it('in dry run records the cordon it would make and the undo that would take it back, changing nothing', async () => {
+    const { rec, status: end } = await runTermination(
+      stack,
+      {
+        settings: {
+          dryRun: true,
+          undoAfterSeconds: 2,
+          eventActions: { 'rebalance-recommendation': 'cordon', 'scheduled-change': 'drain', 'state-change': 'drain' },
+        },
+      },
+      { event: rebalance() },
+    );
+    assert.equal(end.phase, 'Undone');
+    assert.equal(rec.prepared + rec.restorations.length, 0);
+    assert.match(
+      end.decisions.join('\n'),
+      /dry run: no termination followed: uncordon ip-10-0-1-23\.ec2\.internal, remove taint aws-node-termination-handler\/rebalance-recommendation:NoSchedule/,
+    );
+  });
+
+  it('completes the termination of a warmed instance without a node with CONTINUE, whatever DELETE_SQS_MSG_IF_NODE_NOT_FOUND says', async () => {
+    const { rec, status: end } = await runTermination(
+      stack,
+      { nodeName: undefined },
+      { event: asgTerminateEvent(uniqueInstanceId(), { origin: 'WarmPool', destination: 'EC2' }) },
+    );
+    assert.equal(end.phase, 'NodeNotFound');
+    assert.deepEqual(
+      rec.completions.map((c) => c.result),
+      ['CONTINUE'],
+    );
+    assert.match(end.decisions.join('\n'), /terminated from the warm pool without a node/);
+  });
 });
