@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { InterruptionEvent, RebalanceRecommendationEvent } from '../../common/events.js';
 import { interruptionSignal, statusQuery } from '../../common/names.js';
 import type { TerminationStatus } from '../../common/status.js';
 import { asgTerminateEvent, spotInterruptionEvent, uniqueInstanceId } from '../helpers/events.js';
+import { createDrainBudgetActivities } from '../../activities/temporal/drain-budget.js';
+import type { DrainBudgetStatus } from '../../common/drain-budget.js';
+import { drainBudgetStatusQuery, drainBudgetWorkflowId, skipDrainUpdate, workflowTypes } from '../../common/names.js';
+import { uniqueTaskQueue } from '../helpers/temporal.js';
+import { testWorker } from '../helpers/workflow-worker.js';
 import { runTermination, until, useStack } from './harness.js';
+import { Recorder, stubActivities } from './stub-activities.js';
 
 const rebalance = (instanceId = uniqueInstanceId()): RebalanceRecommendationEvent => ({
   kind: 'rebalance-recommendation',
@@ -203,5 +209,58 @@ describe('termination workflow: an action per kind of event, undone when nothing
       ['CONTINUE'],
     );
     assert.match(end.decisions.join('\n'), /terminated from the warm pool without a node/);
+  });
+
+  it('takes no drain budget place for a cordon, and waits for one, cordoned, when it escalates to a drain', async () => {
+    const name = `wf-ep-budget-${randomBytes(3).toString('hex')}`;
+    const taskQueue = uniqueTaskQueue('ep-budget');
+    const rec = new Recorder();
+    const settings = {
+      clusterName: name,
+      drainBudget: { perGroup: { count: 1 } },
+      undoAfterSeconds: 3600,
+      eventActions: {
+        'rebalance-recommendation': 'cordon',
+        'scheduled-change': 'drain',
+        'state-change': 'drain',
+      } as const,
+    };
+    const worker = await testWorker(stack.native, taskQueue, {
+      ...stubActivities(rec, { drainHangs: true, settings }),
+      ...createDrainBudgetActivities(stack.client),
+      autoScalingGroupSize: () => Promise.resolve(10),
+    });
+    await worker.runUntil(async () => {
+      const start = (event: InterruptionEvent) =>
+        stack.client.workflow.signalWithStart(workflowTypes.termination, {
+          taskQueue,
+          workflowId: `termination-${name}-${event.instanceId}`,
+          args: [{ instanceId: event.instanceId }],
+          signal: interruptionSignal,
+          signalArgs: [event],
+        });
+      const budget = stack.client.workflow.getHandle(drainBudgetWorkflowId(name));
+      const budgetStatus = (): Promise<DrainBudgetStatus> => budget.query(drainBudgetStatusQuery);
+      const holder = await start(asgTerminateEvent());
+      await until(async () => (await status(holder)).phase === 'Draining', 'the holder to drain');
+
+      const advised = rebalance();
+      const watcher = await start(advised);
+      await until(async () => (await status(watcher)).phase === 'Watching', 'the cordon, without waiting its turn');
+      assert.equal((await status(watcher)).drainBudget, undefined, 'no place asked for a cordon');
+
+      await signal(watcher, asgTerminateEvent(advised.instanceId));
+      await until(async () => (await status(watcher)).phase === 'WaitingForBudget', 'the escalated drain to wait');
+      assert.equal((await budgetStatus()).waiters.length, 1);
+      await holder.executeUpdate(skipDrainUpdate, { args: [{ reason: 'test' }] });
+      await until(async () => (await status(watcher)).phase === 'Draining', 'the escalated drain to get the place');
+      await watcher.executeUpdate(skipDrainUpdate, { args: [{ reason: 'test' }] });
+      const end = (await watcher.result()) as TerminationStatus;
+      assert.equal(end.phase, 'Done');
+      assert.equal(end.drainBudget?.state, 'released');
+      assert.equal(end.nodeChanges?.cordoned, true);
+      await holder.result();
+      await until(async () => (await budgetStatus()).holders.length === 0, 'both places given back');
+    });
   });
 });
