@@ -10,11 +10,11 @@ import { returnsToWarmPool, terminatesFromWarmPool, type InterruptionEvent } fro
 import { failureTypes, permanentFailureTypes } from '../common/failures.js';
 import { searchAttributes } from '../common/search-attributes.js';
 import type { EventAction, LifecycleResult, RunbookSettings } from '../common/settings.js';
-import { mergeChanges, type NodeChanges, type TerminationPhase } from '../common/status.js';
-import { watchAdvisory } from './advisory-watch.js';
+import { mergeChanges, type TerminationPhase } from '../common/status.js';
+import { AdvisorySteps } from './advisory-watch.js';
 import { callsUntil } from './activities.js';
 import { DrainAttempts, drainDeadline, kubeletGone, type DrainPlace, type HandOver } from './drain-attempts.js';
-import { actionOfEvents, actionReason, stronger, warmPoolChangesAnnotation } from './event-policy.js';
+import { actionOfEvents, stronger, warmPoolChangesAnnotation } from './event-policy.js';
 import { errorMessage, failureType } from './failures.js';
 import { identifyInstance, noteOwnership } from './identify.js';
 import type { LifecycleHolds } from './lifecycle-hold.js';
@@ -86,7 +86,7 @@ export class Runbook {
     let place: DrainPlace | undefined;
     const action = actionOfEvents(events, this.settings);
     if (action !== 'drain' || state.status.action === 'drain') {
-      if (this.needsNothing(events, action)) return;
+      if (this.advisory.needsNothing(events, action)) return;
     }
     try {
       // An operator's stop or skip ends the lookup and the cordon too (they retry until the deadline).
@@ -114,7 +114,7 @@ export class Runbook {
       // Events that came while the termination waited for its drain budget place joined this run.
       place = { events: this.events, ...found, retryAt: undefined, resumesInterrupted: false };
       if (action !== 'drain') {
-        const watched = await this.watch(place, action);
+        const watched = await this.advisory.watch(place, action);
         if (watched === 'stopped') return this.stopped();
         if (watched === 'undone') return;
         notifier = new Notifier(state, this.settings, watched);
@@ -339,72 +339,20 @@ export class Runbook {
     if (added) state.status.nodeChanges = mergeChanges(state.status.nodeChanges, added);
   }
 
-  /** Waits for what follows an advisory taint or cordon, escalating or undoing it. */
-  private async watch(place: DrainPlace, action: EventAction): Promise<InterruptionEvent[] | 'stopped' | 'undone'> {
-    const { node, instanceType } = place;
-    if (action === 'cordon') {
-      await new Notifier(this.state, this.settings, place.events).outcome(node, 'cordoned');
-    }
-    return watchAdvisory(
-      {
-        state: this.state,
-        settings: this.settings,
-        controls: this.controls,
-        setPhase: (phase) => this.setPhase(phase),
-        apply: async (events, next) => {
-          this.events = events;
-          await this.applyAction(node, events, next);
-        },
-        undo: () => this.undo(node, place.events),
-        notify: (events) => new Notifier(this.state, this.settings, events).webhook(node, instanceType, true),
+  /** The steps of an advisory event: watching after its taint or cordon, escalating or undoing. */
+  private get advisory(): AdvisorySteps {
+    return new AdvisorySteps({
+      state: this.state,
+      settings: this.settings,
+      controls: this.controls,
+      setPhase: (phase) => this.setPhase(phase),
+      act: (decision, step) => this.act(decision, step),
+      apply: async (node, events, action) => {
+        this.events = events;
+        await this.applyAction(node, events, action);
       },
-      place.events,
-      action,
-    );
-  }
-
-  /** No termination followed: removes what the advisory steps added, and only that. */
-  private async undo(node: NodeContext, events: InterruptionEvent[]): Promise<void> {
-    const { state } = this;
-    const changes: NodeChanges | undefined = state.status.nodeChanges;
-    const what = changes
-      ? [
-          ...(changes.cordoned ? [`uncordon ${node.name}`] : []),
-          ...changes.taints.map((t) => `remove taint ${t.key}:${t.effect}`),
-          ...changes.labels.map((l) => `remove label ${l}`),
-        ]
-      : [];
-    if (changes && what.length > 0) {
-      await this.act(`no termination followed: ${what.join(', ')}`, () =>
-        this.calls().restoreNode({ nodeName: node.name, changes }),
-      );
-    } else state.decide('no termination followed; nothing was added to the node, nothing to undo');
-    state.status.nodeChanges = undefined;
-    state.status.action = 'none';
-    this.setPhase('Undone');
-    await new Notifier(state, this.settings, events).webhook(
-      node,
-      node.labels['node.kubernetes.io/instance-type'],
-      true,
-    );
-  }
-
-  /**
-   * Events that need nothing done: their action is `none`, or the node was drained already and
-   * they bring no lifecycle action to complete. Records why; the phase stays as it was.
-   */
-  private needsNothing(events: InterruptionEvent[], action: EventAction): boolean {
-    const { state, settings } = this;
-    if (action === 'none') {
-      state.decide(`${actionReason(events, settings)}: nothing done`);
-      if (!state.status.action || state.status.action === 'none') this.setPhase('Ignored');
-      return true;
-    }
-    if (state.status.action === 'drain' && state.status.phase === 'Done' && !events.some(isLifecycleEvent)) {
-      state.decide(`${actionReason(events, settings)}: the node was drained already, nothing more to do`);
-      return true;
-    }
-    return false;
+      restoreNode: (input) => this.calls().restoreNode(input),
+    });
   }
 
   /**
