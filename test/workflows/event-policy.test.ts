@@ -6,6 +6,7 @@ import { interruptionSignal, statusQuery } from '../../common/names.js';
 import type { TerminationStatus } from '../../common/status.js';
 import { asgTerminateEvent, spotInterruptionEvent, uniqueInstanceId } from '../helpers/events.js';
 import { createDrainBudgetActivities } from '../../activities/temporal/drain-budget.js';
+import { loadConfig, runbookSettings } from '../../common/config.js';
 import type { DrainBudgetStatus } from '../../common/drain-budget.js';
 import { drainBudgetStatusQuery, drainBudgetWorkflowId, skipDrainUpdate, workflowTypes } from '../../common/names.js';
 import { uniqueTaskQueue } from '../helpers/temporal.js';
@@ -97,7 +98,8 @@ describe('termination workflow: an action per kind of event, undone when nothing
       {
         settings: {
           eventActions: { 'rebalance-recommendation': 'cordon', 'scheduled-change': 'drain', 'state-change': 'drain' },
-          undoAfterSeconds: 3600,
+          // What a user gets without UNDO_AFTER.
+          undoAfterSeconds: runbookSettings(loadConfig({ CLUSTER_NAME: 'prod-a' })).undoAfterSeconds,
         },
       },
       {
