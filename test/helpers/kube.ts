@@ -207,45 +207,63 @@ export class KubeFixture {
     };
     const created = await this.kube.core.createNode({ body: node });
     this.nodeNames.push(name);
-    if (options.kwok !== false) {
-      this.controllers.push(this.removeNotReadyTaintOnceReady(name).catch(() => undefined));
-    }
+    if (options.kwok !== false) this.untaintWhenReady(name);
     return created;
   }
 
-  /** The node lifecycle controller's loops of this fixture's nodes, stopped by `cleanup()`. */
-  private controllers: Promise<void>[] = [];
+  /** Nodes still carrying the API server's `not-ready` taint, and the one loop that watches them. */
+  private readonly notReadyTainted = new Set<string>();
+  private lifecycleLoop: Promise<void> | undefined;
   private stopping = false;
 
   /**
    * The node lifecycle controller's part, which the stack lacks (it runs no controller manager): the
    * API server taints each new node `node.kubernetes.io/not-ready` (TaintNodesByCondition), and in a
-   * cluster the controller removes the taint within seconds of the node's Ready. A launch waits for it.
+   * cluster the controller removes the taint within seconds of the node's Ready. A launch waits for
+   * it. One loop per fixture lists its nodes (not one read per node), until each is untainted.
    */
-  private async removeNotReadyTaintOnceReady(name: string): Promise<void> {
+  private untaintWhenReady(name: string): void {
+    this.notReadyTainted.add(name);
+    this.lifecycleLoop ??= this.removeNotReadyTaints()
+      .catch(() => this.notReadyTainted.clear())
+      .finally(() => {
+        this.lifecycleLoop = undefined;
+        // A node created as the loop ended.
+        const [next] = this.notReadyTainted;
+        if (next !== undefined && !this.stopping) this.untaintWhenReady(next);
+      });
+  }
+
+  private async removeNotReadyTaints(): Promise<void> {
     const notReady = 'node.kubernetes.io/not-ready';
     const deadline = Date.now() + 120_000;
-    while (!this.stopping && Date.now() < deadline) {
-      try {
-        const node = await this.kube.core.readNode({ name });
+    while (this.notReadyTainted.size > 0 && !this.stopping && Date.now() < deadline) {
+      const { items } = await this.kube.core.listNode({ labelSelector: `${runLabel}=${this.run}` });
+      const listed = new Set(items.map((n) => n.metadata?.name ?? ''));
+      for (const name of this.notReadyTainted) if (!listed.has(name)) this.notReadyTainted.delete(name);
+      for (const node of items) {
+        const name = node.metadata?.name ?? '';
+        if (!this.notReadyTainted.has(name)) continue;
+        if (!node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
         const taints = node.spec?.taints ?? [];
-        if (!taints.some((t) => t.key === notReady)) {
-          if (node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return;
-        } else if (node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
+        if (taints.some((t) => t.key === notReady)) {
           const body = {
             metadata: { resourceVersion: node.metadata?.resourceVersion },
             spec: { taints: taints.filter((t) => t.key !== notReady) },
           };
-          await this.kube.core.patchNode({ name, body }, mergePatch());
-          return;
+          // A conflict (another writer) or a node gone: the next list looks again.
+          const patched = await this.kube.core.patchNode({ name, body }, mergePatch()).then(
+            () => true,
+            (error: unknown) => (apiStatus(error) === 404 ? true : false),
+          );
+          if (!patched) continue;
         }
-      } catch (error) {
-        // Gone: nothing to do; a conflict (another writer): look again.
-        if (apiStatus(error) === 404) return;
-        if (apiStatus(error) !== 409) throw error;
+        this.notReadyTainted.delete(name);
       }
-      await sleep(200);
+      if (this.notReadyTainted.size > 0) await sleep(250);
     }
+    // Nodes kwok never made Ready keep the taint, as a cluster would.
+    this.notReadyTainted.clear();
   }
 
   /** Resolves once kwok reports the node Ready. */
@@ -452,8 +470,8 @@ export class KubeFixture {
   /** Deletes everything this fixture made, at once (no grace period), and the leases kwok made. */
   async cleanup(): Promise<void> {
     this.stopping = true;
-    await Promise.allSettled(this.controllers);
-    this.controllers = [];
+    await this.lifecycleLoop;
+    this.notReadyTainted.clear();
     this.stopping = false;
     const labelSelector = `${runLabel}=${this.run}`;
     const namespace = this.namespace;
