@@ -52,7 +52,7 @@ export const nthSettings: Record<string, NthSetting> = {
   WEBHOOK_TEMPLATE_FILE: { fate: 'same', note: "NTH's variables and formats" },
   ENABLE_SCHEDULED_EVENT_DRAINING: {
     fate: 'imds-only',
-    note: 'in queue mode every scheduled change on the queue is drained, as NTH does',
+    note: 'in queue mode every scheduled change on the queue is drained, as NTH does; SCHEDULED_CHANGE_ACTION chooses another action',
   },
   ENABLE_SPOT_INTERRUPTION_DRAINING: {
     fate: 'imds-only',
@@ -66,11 +66,11 @@ export const nthSettings: Record<string, NthSetting> = {
   },
   ENABLE_REBALANCE_MONITORING: {
     fate: 'imds-only',
-    note: 'in queue mode a rebalance recommendation on the queue is drained, as NTH does',
+    note: 'in queue mode a rebalance recommendation on the queue is drained, as NTH does; REBALANCE_ACTION chooses another action',
   },
   ENABLE_REBALANCE_DRAINING: {
     fate: 'imds-only',
-    note: 'in queue mode a rebalance recommendation on the queue is drained, as NTH does',
+    note: 'in queue mode a rebalance recommendation on the queue is drained, as NTH does; REBALANCE_ACTION chooses another action',
   },
   CHECK_ASG_TAG_BEFORE_DRAINING: { fate: 'renamed', to: 'CHECK_TAG_BEFORE_DRAINING', note: "NTH's deprecated name" },
   CHECK_TAG_BEFORE_DRAINING: { fate: 'same', note: '' },

@@ -15,7 +15,7 @@ export interface AdvisoryDeps {
   controls: OperatorControls;
   setPhase(phase: TerminationPhase): void;
   /** Runs a step that changes Kubernetes, or in dry run records that it would have. */
-  act<T>(decision: string, step: () => Promise<T>): Promise<T | undefined>;
+  act<T>(decision: string | string[], step: () => Promise<T>): Promise<T | undefined>;
   /** Does what `action` asks to the node for the events (the runbook's taint and cordon step). */
   apply(node: NodeContext, events: InterruptionEvent[], action: EventAction): Promise<void>;
   restoreNode(input: NodeRestoration): Promise<unknown>;
@@ -76,8 +76,8 @@ export class AdvisorySteps {
       if (controls.stop) return 'stopped';
       const more = state.takePending();
       if (more.length === 0) {
-        state.status.undoAt = undefined;
         await this.undo(node, all);
+        state.status.undoAt = undefined;
         await notify(all);
         return 'undone';
       }
@@ -103,21 +103,20 @@ export class AdvisorySteps {
   private async undo(node: NodeContext, events: InterruptionEvent[]): Promise<void> {
     const { state } = this.deps;
     const changes: NodeChanges | undefined = state.status.nodeChanges;
+    // In the runbook's words (`act` prefixes each with `would` in dry run).
     const what = changes
       ? [
-          ...(changes.cordoned ? [`uncordon ${node.name}`] : []),
-          ...changes.taints.map((t) => `remove taint ${t.key}:${t.effect}`),
-          ...changes.labels.map((l) => `remove label ${l}`),
+          ...(changes.cordoned ? [`uncordon node ${node.name}`] : []),
+          ...changes.taints.map((t) => `remove taint ${t.key}:${t.effect} from node ${node.name}`),
+          ...changes.labels.map((l) => `remove label ${l} from node ${node.name}`),
         ]
       : [];
+    state.decide(
+      `no termination followed (${actionReason(events, this.deps.settings)}) by ${state.status.undoAt ?? 'the undo time'}`,
+    );
     if (changes && what.length > 0) {
-      await this.deps.act(`no termination followed: ${what.join(', ')}`, () =>
-        this.deps.restoreNode({ nodeName: node.name, changes }),
-      );
-    } else
-      state.decide(
-        `no termination followed (${actionReason(events, this.deps.settings)}); nothing was added to the node, nothing to undo`,
-      );
+      await this.deps.act(what, () => this.deps.restoreNode({ nodeName: node.name, changes }));
+    } else state.decide('nothing was added to the node: nothing to undo');
     state.status.nodeChanges = undefined;
     state.status.action = 'none';
     this.deps.setPhase('Undone');

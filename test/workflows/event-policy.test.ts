@@ -195,7 +195,7 @@ describe('termination workflow: an action per kind of event, undone when nothing
     assert.equal(rec.prepared + rec.restorations.length, 0);
     assert.match(
       end.decisions.join('\n'),
-      /dry run: no termination followed: uncordon ip-10-0-1-23\.ec2\.internal, remove taint aws-node-termination-handler\/rebalance-recommendation:NoSchedule/,
+      /dry run: would uncordon node ip-10-0-1-23\.ec2\.internal\ndry run: would remove taint aws-node-termination-handler\/rebalance-recommendation:NoSchedule from node ip-10-0-1-23\.ec2\.internal/,
     );
   });
 
@@ -229,7 +229,7 @@ describe('termination workflow: an action per kind of event, undone when nothing
     };
     const worker = await testWorker(stack.native, taskQueue, {
       ...stubActivities(rec, { drainHangs: true, settings }),
-      ...createDrainBudgetActivities(stack.client),
+      ...createDrainBudgetActivities(stack.client, { configured: settings.drainBudget, startedAt: Date.now() }),
       autoScalingGroupSize: () => Promise.resolve(10),
     });
     await worker.runUntil(async () => {
