@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { startHttpServer } from '../common/http-server.js';
 import { createLogger } from '../common/logging.js';
 import { nthSettingNotes } from '../common/nth-settings.js';
+import { Reachability } from '../common/reachability.js';
 import { ConfigError, loadStarterConfig } from './config.js';
 import { StarterMetrics } from './metrics.js';
 import { runStarter } from './starter.js';
@@ -36,13 +37,30 @@ export async function main(_args: string[]): Promise<number> {
       servers.push(
         await startHttpServer(config.PROMETHEUS_SERVER_PORT, { metrics: { registry: metrics.registry } }, logger),
       );
-    // Ready while it polls; a stopping starter, or one waiting for Temporal, takes no new messages and says so.
+    // Ready while it polls: Temporal answers and accepts hand-offs, and SQS answers receives. A
+    // stopping starter, or one waiting for Temporal, takes no new messages and says so.
     let temporalAvailable = true;
+    const reachability = { temporal: new Reachability('Temporal'), sqs: new Reachability('SQS') };
     if (config.ENABLE_PROBES_SERVER)
       servers.push(
         await startHttpServer(
           config.PROBES_SERVER_PORT,
-          { ready: () => !stop.signal.aborted && temporalAvailable },
+          {
+            probes: {
+              // Nothing a restart mends: the starter retries Temporal and SQS by itself.
+              live: () => ({ ok: true, reason: stop.signal.aborted ? 'stopping' : 'polling' }),
+              ready: () => {
+                if (stop.signal.aborted) return { ok: false, reason: 'stopping: no new receives' };
+                if (!temporalAvailable)
+                  return { ok: false, reason: 'Temporal refuses hand-offs: holding messages, no new receives' };
+                for (const reach of [reachability.temporal, reachability.sqs]) {
+                  const result = reach.probe();
+                  if (!result.ok) return result;
+                }
+                return { ok: true, reason: 'Temporal and SQS reachable' };
+              },
+            },
+          },
           logger,
         ),
       );
@@ -50,6 +68,7 @@ export async function main(_args: string[]): Promise<number> {
       logger,
       signal: stop.signal,
       metrics,
+      reachability,
       onAvailabilityChange: (available) => (temporalAvailable = available),
     });
     return 0;

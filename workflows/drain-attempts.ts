@@ -33,6 +33,8 @@ export interface DrainPlace {
   retryAt: number | undefined;
   /** The next attempt resumes an interrupted one and keeps its number. */
   resumesInterrupted: boolean;
+  /** When the first attempt began (the drain's duration metric); absent in places carried before it. */
+  drainStartedAt?: number;
 }
 
 /** A stopped or terminated instance runs no kubelet: the drain waits for no pod's deletion. */
@@ -91,6 +93,7 @@ export class DrainAttempts {
     const lifecycleOnly = state.status.kinds.every((k) => k === 'asg-terminate');
     const lost = () => lifecycleOnly && holds.anyLost() && holds.open().length === 0;
     let { retryAt, resumesInterrupted } = place;
+    place.drainStartedAt ??= Date.now();
     for (;;) {
       if (controls.stop) return 'stopped';
       if (controls.skip) return this.skipped();
@@ -123,6 +126,8 @@ export class DrainAttempts {
                 settings: settings.drain,
                 deadlineEpochMs: attemptEnd,
                 kubeletGone: kubeletGone(events),
+                attempt: state.status.attempt,
+                drainStartedEpochMs: place.drainStartedAt,
               }),
             ),
           ),

@@ -272,7 +272,10 @@ export class Runbook {
       ...taints.map((t) => `taint node ${node.name} with ${t.key}=${t.value}:${t.effect}`),
       ...Object.entries(labels).map(([key, value]) => `label node ${node.name} with ${key}=${value}`),
     ];
-    await this.act(what, () => this.calls().prepareNode({ nodeName: node.name, taints, labels, cordon: true }));
+    const notice = events[0] && { kind: events[0].kind, epochMs: Date.parse(events[0].time) || Date.now() };
+    await this.act(what, () =>
+      this.calls().prepareNode({ nodeName: node.name, taints, labels, cordon: true, ...(notice ? { notice } : {}) }),
+    );
     return { node, instanceType };
   }
 

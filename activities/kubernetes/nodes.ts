@@ -32,6 +32,8 @@ export interface NodePreparation {
   taints: V1Taint[];
   labels: Record<string, string>;
   cordon: boolean;
+  /** The interruption this cordon answers (its kind and AWS's event time): the notice-to-cordon latency. */
+  notice?: { kind: string; epochMs: number };
 }
 
 const conflictRetries = 10;

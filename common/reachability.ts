@@ -1,0 +1,61 @@
+// What the processes last saw of the services they need (Temporal, SQS): the readiness probes answer
+// from it, so a process cut off from one of them stops being Ready and says which and why.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { ProbeResult } from './http-server.js';
+
+export class Reachability {
+  private lastOkAt: number | undefined;
+  private failingSince: number | undefined;
+  private lastError: string | undefined;
+
+  constructor(readonly service: string) {}
+
+  succeeded(now = Date.now()): void {
+    this.lastOkAt = now;
+    this.failingSince = undefined;
+    this.lastError = undefined;
+  }
+
+  failed(error: unknown, now = Date.now()): void {
+    this.failingSince ??= now;
+    this.lastError = error instanceof Error ? error.message : String(error);
+  }
+
+  /** Reached at the last try; false before the first one succeeded. */
+  get ok(): boolean {
+    return this.lastOkAt !== undefined && this.failingSince === undefined;
+  }
+
+  probe(now = Date.now()): ProbeResult {
+    if (this.ok) return { ok: true, reason: `${this.service} reachable` };
+    if (this.failingSince === undefined) return { ok: false, reason: `${this.service} not reached yet` };
+    const seconds = Math.round((now - this.failingSince) / 1000);
+    return { ok: false, reason: `${this.service} unreachable for ${seconds} s: ${this.lastError ?? 'unknown error'}` };
+  }
+}
+
+/**
+ * Runs `check` every `everyMs` until `signal` aborts, recording each outcome in `reach`; a change is
+ * logged once, not every failure.
+ */
+export async function checkPeriodically(
+  reach: Reachability,
+  check: () => Promise<void>,
+  everyMs: number,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<void> {
+  while (!signal.aborted) {
+    const wasOk = reach.ok;
+    try {
+      await check();
+      reach.succeeded();
+      if (!wasOk) logger.info({ service: reach.service }, `${reach.service} reachable`);
+    } catch (error) {
+      reach.failed(error);
+      if (wasOk) logger.warn({ service: reach.service, err: error }, `${reach.service} unreachable: not ready`);
+    }
+    await sleep(everyMs, undefined, { signal }).catch(() => undefined);
+  }
+}
