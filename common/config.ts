@@ -131,6 +131,9 @@ const schema = z.object({
   WEBHOOK_TEMPLATE: optionalText,
   WEBHOOK_TEMPLATE_FILE: optionalText,
   WEBHOOK_PROXY: optionalText,
+  // While a drain stays blocked (pods left after an attempt), a webhook and a node event this often;
+  // 0 sends them only at the end.
+  DRAIN_BLOCKED_NOTIFY_INTERVAL: int(600, 0, 172800),
   // Operations
   JSON_LOGGING: bool(true),
   LOG_LEVEL: z
@@ -279,6 +282,7 @@ export function runbookSettings(config: Config): RunbookSettings {
     ...(config.DRAIN_BUDGET_PER_GROUP || config.DRAIN_BUDGET
       ? { drainBudget: { perGroup: config.DRAIN_BUDGET_PER_GROUP, cluster: config.DRAIN_BUDGET } }
       : {}),
+    drainBlockedNotifySeconds: config.DRAIN_BLOCKED_NOTIFY_INTERVAL,
   };
 }
 

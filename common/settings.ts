@@ -51,6 +51,11 @@ export interface RunbookSettings {
   webhookEnabled: boolean;
   /** DRAIN_BUDGET_PER_GROUP and DRAIN_BUDGET; absent (no budget) in settings recorded before they existed. */
   drainBudget?: DrainBudgetLimits;
+  /**
+   * DRAIN_BLOCKED_NOTIFY_INTERVAL: while a drain stays blocked, a webhook and a node event this often
+   * (seconds, 0: only at the end). Absent in settings recorded before it existed: off.
+   */
+  drainBlockedNotifySeconds?: number;
 }
 
 export interface DrainSettings {
