@@ -2,6 +2,7 @@
 // from it, so a process cut off from one of them stops being Ready and says which and why.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
 import type { ProbeResult } from './http-server.js';
 
 export class Reachability {
@@ -58,4 +59,16 @@ export async function checkPeriodically(
     }
     await sleep(everyMs, undefined, { signal }).catch(() => undefined);
   }
+}
+
+/** A 0/1 gauge of `reach`, read at each scrape. */
+export function reachableGauge(registry: Registry, name: string, reach: Reachability): void {
+  new Gauge({
+    name,
+    help: `1 while ${reach.service} answered the last check or call, 0 while it does not (or before the first answer)`,
+    registers: [registry],
+    collect() {
+      this.set(reach.ok ? 1 : 0);
+    },
+  });
 }

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { startHttpServer } from '../common/http-server.js';
 import { createLogger } from '../common/logging.js';
 import { nthSettingNotes } from '../common/nth-settings.js';
-import { Reachability } from '../common/reachability.js';
+import { Reachability, reachableGauge } from '../common/reachability.js';
 import { ConfigError, loadStarterConfig } from './config.js';
 import { StarterMetrics } from './metrics.js';
 import { runStarter } from './starter.js';
@@ -41,6 +41,8 @@ export async function main(_args: string[]): Promise<number> {
     // stopping starter, or one waiting for Temporal, takes no new messages and says so.
     let temporalAvailable = true;
     const reachability = { temporal: new Reachability('Temporal'), sqs: new Reachability('SQS') };
+    reachableGauge(metrics.registry, 'tnth_starter_temporal_reachable', reachability.temporal);
+    reachableGauge(metrics.registry, 'tnth_starter_sqs_reachable', reachability.sqs);
     if (config.ENABLE_PROBES_SERVER)
       servers.push(
         await startHttpServer(

@@ -16,7 +16,7 @@ import {
   type Config,
 } from '../common/config.js';
 import { startHttpServer } from '../common/http-server.js';
-import { checkPeriodically, Reachability } from '../common/reachability.js';
+import { checkPeriodically, Reachability, reachableGauge } from '../common/reachability.js';
 import { createLogger } from '../common/logging.js';
 import { nthSettingNotes } from '../common/nth-settings.js';
 import { heartbeatRecordedSignal } from '../common/names.js';
@@ -118,6 +118,7 @@ export async function main(_args: string[]): Promise<number> {
       );
     }
     const temporal = new Reachability('Temporal');
+    reachableGauge(metrics.registry, 'tnth_worker_temporal_reachable', temporal);
     loops.push(
       checkPeriodically(
         temporal,

@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ActivityMetrics } from '../activities/index.js';
+import type { LostReason } from '../common/lifecycle.js';
+
+const lostReasons: LostReason[] = ['heartbeat-timeout', 'global-timeout', 'heartbeat-until', 'ended-elsewhere'];
 
 /** Drains run from seconds (an empty node) to the two days DRAIN_DEADLINE allows. */
 const drainBuckets = [5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400, 172800];
@@ -109,6 +112,8 @@ export function createWorkerMetrics(): { registry: Registry; activity: ActivityM
     },
   });
   loops.set(0);
+  // Present from the start at 0, so `increase()` sees a hook's first loss (a series born at 1 shows none).
+  for (const reason of lostReasons) lost.inc({ reason }, 0);
   return {
     registry,
     activity: {

@@ -143,6 +143,6 @@ describe('deploy/iam/: one policy per process, each with only the calls of its o
           .flat()
           .some((d) => f.where.startsWith(d)),
     );
-    assert.deepEqual(common, [], 'AWS calls outside both processes' folders: which policy grants them?');
+    assert.deepEqual(common, [], "AWS calls outside both processes' folders: which policy grants them?");
   });
 });
