@@ -51,7 +51,10 @@ export async function startHttpServer(
     server.listen(port, () => resolve());
   });
   logger.info(
-    { port, paths: [parts.metrics && '/metrics', parts.probes && '/healthz', parts.probes && '/readyz'].filter(Boolean) },
+    {
+      port,
+      paths: [parts.metrics && '/metrics', parts.probes && '/healthz', parts.probes && '/readyz'].filter(Boolean),
+    },
     'http server listening',
   );
   return server;

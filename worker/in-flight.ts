@@ -37,7 +37,7 @@ export class InFlightCounter {
     private readonly cluster: string,
     registry: Registry,
   ) {
-    const counter = this;
+    const counts = () => this.counts.values();
     new Gauge({
       name: 'tnth_terminations_in_flight',
       help: "Open terminations of this cluster by phase and (first) event kind, from Temporal's visibility; every worker reports the whole cluster: aggregate with max",
@@ -45,7 +45,7 @@ export class InFlightCounter {
       registers: [registry],
       collect() {
         this.reset();
-        for (const { phase, kind, count } of counter.counts.values()) this.set({ phase, kind }, count);
+        for (const { phase, kind, count } of counts()) this.set({ phase, kind }, count);
       },
     });
     this.scrapeFailures = new Gauge({

@@ -1,5 +1,6 @@
 import { condition, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { InterruptionEvent } from '../common/events.js';
+import { BlockedDrainNotices } from './blocked-drain.js';
 import { permanentFailureTypes } from '../common/failures.js';
 import type { RunbookSettings } from '../common/settings.js';
 import type { TerminationPhase } from '../common/status.js';
@@ -93,7 +94,8 @@ export class DrainAttempts {
     const lifecycleOnly = state.status.kinds.every((k) => k === 'asg-terminate');
     const lost = () => lifecycleOnly && holds.anyLost() && holds.open().length === 0;
     let { retryAt, resumesInterrupted } = place;
-    place.drainStartedAt ??= Date.now();
+    const drainStartedAt = (place.drainStartedAt ??= Date.now());
+    const blocked = new BlockedDrainNotices(state, settings);
     for (;;) {
       if (controls.stop) return 'stopped';
       if (controls.skip) return this.skipped();
@@ -169,6 +171,8 @@ export class DrainAttempts {
         );
         return 'gave-up';
       }
+      if (blocked.due(drainStartedAt))
+        await holds.cover(() => blocked.send(node, place.instanceType, notifier, drainStartedAt));
       retryAt = Date.now() + settings.drainRetryIntervalSeconds * 1000;
     }
   }
