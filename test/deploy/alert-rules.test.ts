@@ -3,35 +3,21 @@
 // quiet on the normal run next to it. test/integration/metrics-blocked-drain.test.ts checks them again
 // against the series of a real drain on the stack.
 import assert from 'node:assert/strict';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { promtoolBuildTimeoutMs, promtoolTestRules, type AlertExpectation } from '../helpers/prometheus.js';
-import { render } from './helm.js';
+import { chartAlertGroups } from './helm.js';
 
-const job = 'job="tnth-metrics"';
 const worker = (name: string, labels = '') => `${name}{job="tnth-metrics",pod="worker-a"${labels}}`;
 const starter = (name: string) => `${name}{job="tnth-metrics",pod="starter-a"}`;
 
 /** promtool's expanding notation, one sample a minute: `1x30` is 31 samples of 1. */
 const minutes = (value: number, count: number) => `${value}x${count - 1}`;
 
-export async function chartAlertGroups(sets: string[] = []): Promise<unknown[]> {
-  const objects = await render([
-    'prometheusRule.enabled=true',
-    `prometheusRule.selector=${job}`,
-    'prometheusRule.deadLetterQueue.queueName=tnth-dlq',
-    ...sets,
-  ]);
-  const rule = objects.find((o) => o.kind === 'PrometheusRule') as KubernetesObject & { spec: { groups: unknown[] } };
-  assert.ok(rule, 'a PrometheusRule');
-  return rule.spec.groups;
-}
-
 describe("deploy/helm/tnth: the PrometheusRule's alerts under promtool, with the chart's defaults", function () {
   this.timeout(promtoolBuildTimeoutMs);
   let groups: unknown[];
 
   before(async () => {
-    groups = await chartAlertGroups();
+    groups = await chartAlertGroups(['prometheusRule.selector=job="tnth-metrics"']);
   });
 
   const scenarios: { what: string; series: { series: string; values: string }[]; expect: AlertExpectation[] }[] = [

@@ -100,6 +100,25 @@ describe('deploy/helm/tnth: what an operator expects of the chart', function () 
     });
   });
 
+  it("documents every value in the chart's README (a value, or the object holding it)", () => {
+    const readme = readFileSync(join(chart, 'README.md'), 'utf8');
+    const documented = new Set([...readme.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!));
+    const leaves = (node: unknown, path: string[]): string[][] =>
+      node !== null && typeof node === 'object' && !Array.isArray(node) && Object.keys(node).length > 0
+        ? Object.entries(node).flatMap(([key, value]) => leaves(value, [...path, key]))
+        : [path];
+    const all = leaves(parse(readFileSync(join(chart, 'values.yaml'), 'utf8')), []);
+    const missing = all
+      .filter((path) => !path.some((_, i) => documented.has(path.slice(0, i + 1).join('.'))))
+      .map((path) => path.join('.'));
+    assert.deepEqual(missing, [], 'values the README does not document');
+    for (const name of documented)
+      assert.ok(
+        all.some((path) => path.join('.').startsWith(name)),
+        `the README documents ${name}, which is no value`,
+      );
+  });
+
   describe('placement', () => {
     it('runs on Linux nodes at system-cluster-critical, each process spread over nodes and zones by default', async () => {
       const rendered = deployments(await render());

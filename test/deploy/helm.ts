@@ -33,6 +33,18 @@ export async function render(sets: string[] = [], { queue = true } = {}): Promis
   return documents.map((d) => d.toJS() as KubernetesObject | null).filter((o): o is KubernetesObject => !!o);
 }
 
+/** The chart's alert rules (its PrometheusRule's spec.groups), the DLQ rule included, with `sets`. */
+export async function chartAlertGroups(sets: string[] = []): Promise<unknown[]> {
+  const objects = await render([
+    'prometheusRule.enabled=true',
+    'prometheusRule.deadLetterQueue.queueName=tnth-dlq',
+    ...sets,
+  ]);
+  const rule = objects.find((o) => o.kind === 'PrometheusRule') as KubernetesObject & { spec: { groups: unknown[] } };
+  assert.ok(rule, 'a PrometheusRule');
+  return rule.spec.groups;
+}
+
 /** The API path that creates `object` (the kinds this chart renders, and the pods of its Deployments). */
 function createPath(object: KubernetesObject): string {
   const plural: Record<string, string> = {

@@ -163,6 +163,17 @@ export async function promtoolTestRules(
   }
 }
 
+/** `promtool check rules` of rule groups (recording rules check PromQL that is no alert). */
+export async function promtoolCheckRules(groups: unknown[]): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'tnth-promtool-'));
+  try {
+    writeFileSync(join(dir, 'rules.yaml'), stringify({ groups }));
+    return await runChecked(await promtoolPath(), ['check', 'rules', join(dir, 'rules.yaml')]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function runChecked(file: string, args: string[]): Promise<string> {
   try {
     const { stdout, stderr } = await run(file, args, { maxBuffer: 64 << 20 });
