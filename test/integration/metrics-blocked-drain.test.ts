@@ -7,7 +7,6 @@ import { writeFileSync } from 'node:fs';
 import type { Client, Connection } from '@temporalio/client';
 import { deriveHeartbeatInterval, lostWorkerSeconds, throttlingAllowanceSeconds } from '../../common/lifecycle.js';
 import { statusQuery, terminationWorkflowId } from '../../common/names.js';
-import type { TerminationStatus } from '../../common/status.js';
 import { chartAlertGroups } from '../deploy/helm.js';
 import {
   awsClients,
@@ -95,6 +94,9 @@ describe('integration: /metrics and the alert rules during a drain a PodDisrupti
 
   const last = (name: string, labels: Record<string, string> = {}) =>
     recording.values(name, labels).map((values) => values.at(-1));
+  /** Polls a check of the recording (it moves with the scrapes) until it holds. */
+  const recorded = (what: string, check: () => boolean, timeoutMs = 60_000) =>
+    waitFor(what, () => Promise.resolve(check()), { timeoutMs, intervalMs: 500 });
   const draining = () => last('tnth_terminations_in_flight', { phase: 'Draining', kind: 'asg-terminate' })[0];
 
   it('shows the termination Draining, the pod blocked and the hook time left falling between heartbeats, then all back at rest; the alerts agree', async () => {
@@ -129,49 +131,44 @@ describe('integration: /metrics and the alert rules during a drain a PodDisrupti
     const appPod = await kube.replicaSetPod(nodeName, { gracePeriodSeconds: 1 });
     await kube.podRunning(appPod.metadata!.name!);
     const pdb = await kube.pdb({ app: appPod.metadata!.labels!.app! });
-    await waitFor('the in-flight count at rest', async () => draining() === 0, { timeoutMs: 60_000, intervalMs: 500 });
+    await recorded('the in-flight count at rest', () => draining() === 0, 60_000);
     const restAt = recording.scrapes;
 
     await terminateInstance(group, instanceId);
-    await waitFor('the termination Draining in the phase gauge', async () => draining() === 1, {
-      timeoutMs: 90_000,
-      intervalMs: 500,
-    });
-    await waitFor('the pod blocked by its budget', async () => last('tnth_drain_pods_blocked_by_budget')[0] === 1, {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-    });
+    await recorded('the termination Draining in the phase gauge', () => draining() === 1, 90_000);
+    await recorded('the pod blocked by its budget', () => last('tnth_drain_pods_blocked_by_budget')[0] === 1, 60_000);
     const blockedAt = recording.scrapes;
     // Two heartbeats at least while blocked: the time left rises at each.
     const interval = deriveHeartbeatInterval(hookTimeoutSeconds);
-    await waitFor(
+    await recorded(
       'two heartbeats seen in the time left',
-      async () => rises(recording.values('tnth_lifecycle_hook_seconds_left')[0]?.slice(blockedAt) ?? []) >= 2,
-      { timeoutMs: (3 * interval + 30) * 1000, intervalMs: 500 },
+      () => rises(recording.values('tnth_lifecycle_hook_seconds_left')[0]?.slice(blockedAt) ?? []) >= 2,
+      (3 * interval + 30) * 1000,
     );
     // Long enough blocked for the rules' test below (TnthDrainBlocked with `for: 30s`).
-    await waitFor('45 s blocked', async () => recording.scrapes - blockedAt >= 45, {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-    });
+    await recorded('45 s blocked', () => recording.scrapes - blockedAt >= 45, 60_000);
     const status = await client.workflow.getHandle(terminationWorkflowId(cluster, instanceId)).query(statusQuery);
+    assert.ok(status.heartbeatsSent >= 2);
     assert.equal(status.phase, 'Draining', 'still the first attempt (NODE_TERMINATION_GRACE_PERIOD 120 s)');
 
     await kube.setPdbStatus(pdb.metadata!.name!, { disruptionsAllowed: 1 });
+    // The workflow stays open for DUPLICATE_WINDOW (600 s) once Done: its phase says it is finished.
     const handle = client.workflow.getHandle(terminationWorkflowId(cluster, instanceId));
-    const done = (await handle.result()) as TerminationStatus;
-    assert.equal(done.phase, 'Done');
+    await waitFor('the termination Done', async () => (await handle.query(statusQuery)).phase === 'Done', {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
     const doneAt = recording.scrapes;
-    await waitFor(
+    await recorded(
       'every figure back at rest',
-      async () =>
+      () =>
         draining() === 0 &&
         last('tnth_drain_pods_blocked_by_budget')[0] === 0 &&
         last('tnth_heartbeat_loops_running')[0] === 0 &&
         last('tnth_lifecycle_hook_seconds_left').every((v) => v === undefined),
-      { timeoutMs: 60_000, intervalMs: 500 },
+      60_000,
     );
-    await waitFor('10 s more at rest', async () => recording.scrapes - doneAt >= 20, { timeoutMs: 60_000 });
+    await recorded('20 s of scrapes after Done', () => recording.scrapes - doneAt >= 20, 60_000);
     stopScraping = true;
     await scraping;
     if (process.env.TNTH_METRICS_RUN_OUT) writeFileSync(process.env.TNTH_METRICS_RUN_OUT, JSON.stringify(recording));
