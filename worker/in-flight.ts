@@ -7,18 +7,27 @@ import { Gauge, type Registry } from 'prom-client';
 import { interruptionKinds } from '../common/events.js';
 import { workflowTypes } from '../common/names.js';
 import { searchAttributes } from '../common/search-attributes.js';
-import { finishedPhases, type TerminationPhase } from '../common/status.js';
+import type { TerminationPhase } from '../common/status.js';
 
-/** Phases a termination passes while it works; finished ones (kept open for DUPLICATE_WINDOW) are not in flight. */
-const activePhases: readonly TerminationPhase[] = [
-  'Received',
-  'ResolvingNode',
-  'Cordoning',
-  'Draining',
-  'WaitingToRetry',
-  'CompletingLifecycleAction',
-  'Notifying',
-];
+/** The phases a termination ends in (common/status.ts, finishedPhases): not in flight. */
+type FinishedPhase =
+  'Done' | 'LifecycleActionLost' | 'NodeNotFound' | 'NotManaged' | 'OtherCluster' | 'Stopped' | 'Failed';
+
+/**
+ * Phases a termination passes while it works; finished ones (kept open for DUPLICATE_WINDOW) are not
+ * in flight. A Record, so a new phase that is neither fails to compile here.
+ */
+const active: Record<Exclude<TerminationPhase, FinishedPhase>, true> = {
+  Received: true,
+  ResolvingNode: true,
+  WaitingForBudget: true,
+  Cordoning: true,
+  Draining: true,
+  WaitingToRetry: true,
+  CompletingLifecycleAction: true,
+  Notifying: true,
+};
+const activePhases = Object.keys(active);
 
 const terminationKinds = interruptionKinds.filter((kind) => kind !== 'asg-launch');
 
@@ -59,14 +68,14 @@ export class InFlightCounter {
   async count(): Promise<void> {
     try {
       // Every active phase and termination kind is present, at 0 when empty: alerts and panels see a
-      // series, not a gap, and the set of series is fixed (7 phases by 5 kinds).
+      // series, not a gap, and the set of series is fixed (the active phases by the termination kinds).
       const counts = new Map<string, { phase: string; kind: string; count: number }>();
       for (const phase of activePhases)
         for (const kind of terminationKinds) counts.set(`${phase}/${kind}`, { phase, kind, count: 0 });
       for await (const workflow of this.client.workflow.list({ query: inFlightQuery(this.cluster), pageSize: 1000 })) {
         const attributes = workflow.typedSearchAttributes;
         const phase = attributes.get(searchAttributes.terminationPhase) ?? 'Received';
-        if (finishedPhases.includes(phase as TerminationPhase)) continue;
+        if (!(phase in active)) continue;
         const kind = firstKind(attributes.get(searchAttributes.interruptionKind));
         const key = `${phase}/${kind}`;
         const entry = counts.get(key) ?? { phase, kind, count: 0 };
