@@ -102,7 +102,7 @@ describe('deploy/helm/tnth: what an operator expects of the chart', function () 
 
   it("documents every value in the chart's README (a value, or the object holding it)", () => {
     const readme = readFileSync(join(chart, 'README.md'), 'utf8');
-    const documented = new Set([...readme.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!));
+    const documented = new Set([...readme.matchAll(/^\| `([^`]+)` +\|/gm)].map((m) => m[1]!));
     const leaves = (node: unknown, path: string[]): string[][] =>
       node !== null && typeof node === 'object' && !Array.isArray(node) && Object.keys(node).length > 0
         ? Object.entries(node).flatMap(([key, value]) => leaves(value, [...path, key]))
