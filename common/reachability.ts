@@ -9,16 +9,20 @@ export class Reachability {
   private lastOkAt: number | undefined;
   private failingSince: number | undefined;
   private lastError: string | undefined;
+  /** When the last check or call ended, either way: a process whose calls stop ending is stuck. */
+  lastAttemptAt: number | undefined;
 
   constructor(readonly service: string) {}
 
   succeeded(now = Date.now()): void {
+    this.lastAttemptAt = now;
     this.lastOkAt = now;
     this.failingSince = undefined;
     this.lastError = undefined;
   }
 
   failed(error: unknown, now = Date.now()): void {
+    this.lastAttemptAt = now;
     this.failingSince ??= now;
     this.lastError = error instanceof Error ? error.message : String(error);
   }

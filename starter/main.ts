@@ -5,6 +5,7 @@ import { nthSettingNotes } from '../common/nth-settings.js';
 import { Reachability, reachableGauge } from '../common/reachability.js';
 import { ConfigError, loadStarterConfig } from './config.js';
 import { StarterMetrics } from './metrics.js';
+import { starterProbes } from './probes.js';
 import { runStarter } from './starter.js';
 
 /**
@@ -40,6 +41,7 @@ export async function main(_args: string[]): Promise<number> {
     // Ready while it polls: Temporal answers and accepts hand-offs, and SQS answers receives. A
     // stopping starter, or one waiting for Temporal, takes no new messages and says so.
     let temporalAvailable = true;
+    let availableSince = Date.now();
     const reachability = { temporal: new Reachability('Temporal'), sqs: new Reachability('SQS') };
     reachableGauge(metrics.registry, 'tnth_starter_temporal_reachable', reachability.temporal);
     reachableGauge(metrics.registry, 'tnth_starter_sqs_reachable', reachability.sqs);
@@ -48,20 +50,12 @@ export async function main(_args: string[]): Promise<number> {
         await startHttpServer(
           config.PROBES_SERVER_PORT,
           {
-            probes: {
-              // Nothing a restart mends: the starter retries Temporal and SQS by itself.
-              live: () => ({ ok: true, reason: stop.signal.aborted ? 'stopping' : 'polling' }),
-              ready: () => {
-                if (stop.signal.aborted) return { ok: false, reason: 'stopping: no new receives' };
-                if (!temporalAvailable)
-                  return { ok: false, reason: 'Temporal refuses hand-offs: holding messages, no new receives' };
-                for (const reach of [reachability.temporal, reachability.sqs]) {
-                  const result = reach.probe();
-                  if (!result.ok) return result;
-                }
-                return { ok: true, reason: 'Temporal and SQS reachable' };
-              },
-            },
+            probes: starterProbes({
+              ...reachability,
+              temporalAvailable: () => temporalAvailable,
+              availableSince: () => availableSince,
+              stopping: () => stop.signal.aborted,
+            }),
           },
           logger,
         ),
@@ -71,7 +65,10 @@ export async function main(_args: string[]): Promise<number> {
       signal: stop.signal,
       metrics,
       reachability,
-      onAvailabilityChange: (available) => (temporalAvailable = available),
+      onAvailabilityChange: (available) => {
+        if (available && !temporalAvailable) availableSince = Date.now();
+        temporalAvailable = available;
+      },
     });
     return 0;
   } catch (error) {
