@@ -119,6 +119,23 @@ describe('deploy/helm/tnth: what an operator expects of the chart', function () 
       );
   });
 
+  it('types each config setting as common/config.ts parses it: booleans as booleans, integers as integers', () => {
+    const source = readFileSync(join(root, 'common/config.ts'), 'utf8');
+    const body = source.slice(source.indexOf('const schema = z.object({'));
+    const kinds = new Map<string, 'boolean' | 'integer'>();
+    for (const [, name, rest] of body.matchAll(/^ {2}([A-Z][A-Z0-9_]*): (.*)$/gm)) {
+      if (/^bool\(/.test(rest!)) kinds.set(name!, 'boolean');
+      else if (/(^|, )int\(/.test(rest!)) kinds.set(name!, 'integer');
+    }
+    assert.ok(kinds.size > 20, `read ${kinds.size} typed settings from common/config.ts`);
+    for (const [name, kind] of kinds) {
+      const property = schema.properties.config.properties[name];
+      if (!property) continue; // set by the chart itself (ports, switches of its own)
+      const types = (property.oneOf ?? []).map((o) => o.type);
+      assert.ok(types.includes(kind), `config.${name}: ${kind} in the schema (has ${types.join(', ') || 'none'})`);
+    }
+  });
+
   describe('placement', () => {
     it('runs on Linux nodes at system-cluster-critical, each process spread over nodes and zones by default', async () => {
       const rendered = deployments(await render());
