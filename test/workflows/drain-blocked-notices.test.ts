@@ -7,7 +7,8 @@ import { runTermination, useStack } from './harness.js';
 const defaultInterval = runbookSettings(loadConfig({ CLUSTER_NAME: 'notices' })).drainBlockedNotifySeconds;
 
 describe('termination workflow: a drain that stays blocked is announced while it lasts', function () {
-  this.timeout(60_000);
+  // Six attempts of a few seconds each; a loaded machine stretches each.
+  this.timeout(180_000);
   const stack = useStack();
 
   it('sends a webhook in progress and a DrainBlocked event every interval while attempts fail, then the outcome', async () => {
@@ -20,7 +21,7 @@ describe('termination workflow: a drain that stays blocked is announced while it
     const inProgress = webhooks.filter((w) => w.InProgress);
     const blockedEvents = rec.nodeEvents.filter((e) => e.reason === 'DrainBlocked');
     assert.ok(inProgress.length >= 1, `a notice while blocked (attempts: ${rec.drains.length})`);
-    // Attempts end about 1.4 s apart: six of them leave room for no more notices than one per 2 s.
+    // Never more than one notice per 2 s of the drain, however long the attempts take.
     const drainSeconds = (rec.drains.at(-1)!.end! - rec.drains[0]!.start) / 1000;
     assert.ok(inProgress.length <= Math.floor(drainSeconds / 2), `${inProgress.length} notices in ${drainSeconds} s`);
     assert.equal(blockedEvents.length, inProgress.length, 'each notice is a webhook and a node event');
