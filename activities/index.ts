@@ -20,7 +20,10 @@ import { createKubernetesEventActivities } from './notify/kubernetes-events.js';
 import { createWebhookActivities, type WebhookSettings } from './notify/webhook.js';
 import { describeWorker } from './worker-info.js';
 
-/** Counters the activities feed; the worker backs them with Prometheus metrics. */
+/**
+ * What the activities report; the worker backs it with Prometheus metrics. `key` names one activity
+ * execution (workflow and activity id): its figure goes when the activity ends, on whichever worker.
+ */
 export interface ActivityMetrics {
   heartbeatLoops(delta: 1 | -1): void;
   heartbeat(outcome: 'sent' | 'failed'): void;
@@ -30,6 +33,15 @@ export interface ActivityMetrics {
   eventIgnored(reason: IgnoredReason): void;
   /** The node's preparation before the drain (cordon, taints, label): NTH's pre-drain. */
   nodePrepared?(outcome: 'succeeded' | 'failed'): void;
+  drainRunning(key: string, running: boolean): void;
+  /** Pods a PodDisruptionBudget refused in the drain's last round; 0 when it ends. */
+  drainBlocked(key: string, pods: number): void;
+  drainAttemptEnded(outcome: 'succeeded' | 'failed', seconds: number): void;
+  /** A node's drain succeeded: seconds since its first attempt began, and the attempts it took. */
+  nodeDrained(seconds: number, attempts: number): void;
+  nodeCordoned(kind: string, secondsSinceNotice: number): void;
+  /** When the action the heartbeat loop `key` holds expires unless a heartbeat comes; undefined once it ends. */
+  holdExpiry(key: string, hook: string, expiresAt: number | undefined): void;
 }
 
 export interface ActivityDeps {
@@ -79,8 +91,15 @@ export function createActivities(deps: ActivityDeps) {
       onHeartbeat: (outcome) => deps.metrics?.heartbeat(outcome),
       onLoopChange: (delta) => deps.metrics?.heartbeatLoops(delta),
       onLost: (reason) => deps.metrics?.lifecycleLost(reason),
+      onHoldExpiry: (key, hook, expiresAt) => deps.metrics?.holdExpiry(key, hook, expiresAt),
     }),
     ...nodes,
+    prepareNode: async (prep: Parameters<typeof nodes.prepareNode>[0]) => {
+      const changes = await nodes.prepareNode(prep);
+      if (prep.cordon && prep.notice)
+        deps.metrics?.nodeCordoned(prep.notice.kind, (Date.now() - prep.notice.epochMs) / 1000);
+      return changes;
+    },
     ...createNodeReadinessActivities(instances, nodes),
     ...createWebhookActivities(deps.webhook),
     ...createKubernetesEventActivities(deps.kube, deps.eventAnnotations),
@@ -88,7 +107,7 @@ export function createActivities(deps: ActivityDeps) {
       onIgnored: (reason) => deps.metrics?.eventIgnored(reason),
       expectOtherClusters: deps.expectOtherClusters ?? false,
     }),
-    ...createDrainActivities(deps.kube, { own: deps.ownPods, onDrain: (outcome) => deps.metrics?.drain(outcome) }),
+    ...createDrainActivities(deps.kube, { own: deps.ownPods, metrics: deps.metrics }),
   };
 }
 

@@ -179,6 +179,9 @@ const schema = z.object({
   WEBHOOK_TEMPLATE: optionalText,
   WEBHOOK_TEMPLATE_FILE: optionalText,
   WEBHOOK_PROXY: optionalText,
+  // While a drain stays blocked (pods left after an attempt), a webhook and a node event this often;
+  // 0 sends them only at the end.
+  DRAIN_BLOCKED_NOTIFY_INTERVAL: int(600, 0, 172800),
   // Operations
   JSON_LOGGING: bool(true),
   LOG_LEVEL: z
@@ -334,6 +337,7 @@ export function runbookSettings(config: Config): RunbookSettings {
     },
     undoAfterSeconds: config.UNDO_AFTER,
     launchReadinessTaints: config.LAUNCH_READINESS_TAINTS,
+    drainBlockedNotifySeconds: config.DRAIN_BLOCKED_NOTIFY_INTERVAL,
   };
 }
 

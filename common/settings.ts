@@ -68,6 +68,11 @@ export interface RunbookSettings {
   undoAfterSeconds?: number;
   /** LAUNCH_READINESS_TAINTS: taint keys that keep a launching node from counting as ready. */
   launchReadinessTaints?: string[];
+  /**
+   * DRAIN_BLOCKED_NOTIFY_INTERVAL: while a drain stays blocked, a webhook and a node event this often
+   * (seconds, 0: only at the end). Absent in settings recorded before it existed: off.
+   */
+  drainBlockedNotifySeconds?: number;
 }
 
 export interface DrainSettings {

@@ -13,12 +13,13 @@ if (( $# > 0 )); then exec mocha "$@"; fi
 
 # The real-time tests spend minutes waiting on real clocks (lifecycle hooks of 60 and 120 s, a
 # five-minute Temporal outage, outages of 6.5 minutes during long terminations, a worker's shutdown
-# grace period, a pod past the default skip-wait timeout) and little CPU: each runs in a mocha of its own beside the rest, so
+# grace period, a pod past the default skip-wait timeout, a drain a budget blocks while /metrics is
+# scraped) and little CPU: each runs in a mocha of its own beside the rest, so
 # the suite takes as long as its longest part instead of their sum. Each uses its own groups, queues
 # and task queues, so they share the stack safely. Their output follows the rest's.
 slow=(test/integration/hook-held-matrix.test.ts test/starter/intake-outage.test.ts test/integration/long-haul-outages.test.ts
   test/integration/worker-on-drained-node.test.ts test/kubernetes/drain-cases.test.ts test/integration/drain-budget.test.ts
-  test/workflows/drain-budget.test.ts)
+  test/workflows/drain-budget.test.ts test/integration/metrics-blocked-drain.test.ts)
 logs=$(mktemp -d)
 pids=()
 for file in "${slow[@]}"; do

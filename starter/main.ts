@@ -2,8 +2,10 @@ import type { Server } from 'node:http';
 import { startHttpServer } from '../common/http-server.js';
 import { createLogger } from '../common/logging.js';
 import { nthSettingNotes } from '../common/nth-settings.js';
+import { Reachability, reachableGauge } from '../common/reachability.js';
 import { ConfigError, loadStarterConfig } from './config.js';
 import { StarterMetrics } from './metrics.js';
+import { starterProbes } from './probes.js';
 import { runStarter } from './starter.js';
 
 /**
@@ -36,13 +38,25 @@ export async function main(_args: string[]): Promise<number> {
       servers.push(
         await startHttpServer(config.PROMETHEUS_SERVER_PORT, { metrics: { registry: metrics.registry } }, logger),
       );
-    // Ready while it polls; a stopping starter, or one waiting for Temporal, takes no new messages and says so.
+    // Ready while it polls: Temporal answers and accepts hand-offs, and SQS answers receives. A
+    // stopping starter, or one waiting for Temporal, takes no new messages and says so.
     let temporalAvailable = true;
+    let availableSince = Date.now();
+    const reachability = { temporal: new Reachability('Temporal'), sqs: new Reachability('SQS') };
+    reachableGauge(metrics.registry, 'tnth_starter_temporal_reachable', reachability.temporal);
+    reachableGauge(metrics.registry, 'tnth_starter_sqs_reachable', reachability.sqs);
     if (config.ENABLE_PROBES_SERVER)
       servers.push(
         await startHttpServer(
           config.PROBES_SERVER_PORT,
-          { ready: () => !stop.signal.aborted && temporalAvailable },
+          {
+            probes: starterProbes({
+              ...reachability,
+              temporalAvailable: () => temporalAvailable,
+              availableSince: () => availableSince,
+              stopping: () => stop.signal.aborted,
+            }),
+          },
           logger,
         ),
       );
@@ -50,7 +64,11 @@ export async function main(_args: string[]): Promise<number> {
       logger,
       signal: stop.signal,
       metrics,
-      onAvailabilityChange: (available) => (temporalAvailable = available),
+      reachability,
+      onAvailabilityChange: (available) => {
+        if (available && !temporalAvailable) availableSince = Date.now();
+        temporalAvailable = available;
+      },
     });
     return 0;
   } catch (error) {

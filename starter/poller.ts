@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from './backoff.js';
 import type { TemporalAvailability } from './availability.js';
 import { processBatch, type BatchContext } from './batch.js';
+import type { Reachability } from '../common/reachability.js';
 
 /** SQS itself failing (throttling, network): each poller backs off on its own, 1 s up to 30 s. */
 const receiveBackoff = { initialMs: 1_000, maxMs: 30_000 };
@@ -14,6 +15,7 @@ export async function poll(
   context: BatchContext,
   availability: TemporalAvailability,
   signal: AbortSignal,
+  sqs?: Reachability,
 ): Promise<void> {
   const sqsBackoff = new Backoff(receiveBackoff.initialMs, receiveBackoff.maxMs);
   while (!signal.aborted) {
@@ -24,8 +26,10 @@ export async function poll(
     try {
       messages = await context.queue.receive(signal);
       sqsBackoff.success();
+      sqs?.succeeded();
     } catch (error) {
       if (signal.aborted) break;
+      sqs?.failed(error);
       const delay = sqsBackoff.failure();
       context.metrics.nthEventErrors.inc(context.metrics.nthMonitorError);
       context.logger.error({ err: error, retryInMs: delay }, 'receiving from SQS failed');

@@ -1,6 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { checkPeriodically, type Reachability } from '../common/reachability.js';
 import { temporalConnectionOptions } from '../common/temporal-connection.js';
 import { defaultAvailabilitySettings, TemporalAvailability } from './availability.js';
 import { processBatch, type BatchContext } from './batch.js';
@@ -29,7 +30,13 @@ export interface StarterOptions {
   /** Wraps the hand-off, to observe it (the benchmark times each one). */
   wrapHandOff?: (handOff: HandOff) => HandOff;
   queue?: MessageQueue;
+  /** Where the starter records whether Temporal answers (checked every few seconds) and SQS receives. */
+  reachability?: { temporal: Reachability; sqs: Reachability };
 }
+
+/** How often readiness asks Temporal whether it answers, and how long an answer may take. */
+const temporalCheckMs = 10_000;
+const temporalCheckTimeoutMs = 5_000;
 
 /**
  * A few gRPC-level retries smooth over a blip; longer outages are the starter's backoff's job, which
@@ -98,9 +105,26 @@ export async function runStarter(config: StarterConfig, options: StarterOptions)
       },
       'starter polling',
     );
-    await checkQueue(context.queue, handOffTimeoutMs, logger);
+    const reach = options.reachability;
+    const checking = reach
+      ? checkPeriodically(
+          reach.temporal,
+          async () => {
+            await connection.withDeadline(Date.now() + temporalCheckTimeoutMs, () =>
+              connection.workflowService.getSystemInfo({}),
+            );
+          },
+          temporalCheckMs,
+          signal,
+          logger,
+        )
+      : Promise.resolve();
+    await checkQueue(context.queue, handOffTimeoutMs, logger, reach?.sqs);
     void checkSearchAttributes(client, config.TEMPORAL_NAMESPACE, logger);
-    await Promise.all(Array.from({ length: config.STARTER_POLLERS }, () => poll(context, availability, signal)));
+    await Promise.all(
+      Array.from({ length: config.STARTER_POLLERS }, () => poll(context, availability, signal, reach?.sqs)),
+    );
+    await checking;
     // Messages still held go back to the queue for another starter.
     await availability.settled();
     logger.info('starter stopped: polling ended and hand-offs in flight finished');
@@ -111,10 +135,18 @@ export async function runStarter(config: StarterConfig, options: StarterOptions)
 }
 
 /** Warns, once at start, about queue settings that could lose messages. */
-async function checkQueue(queue: MessageQueue, handOffTimeoutMs: number, logger: Logger): Promise<void> {
+async function checkQueue(
+  queue: MessageQueue,
+  handOffTimeoutMs: number,
+  logger: Logger,
+  sqs: Reachability | undefined,
+): Promise<void> {
   if (!queue.attributes) return;
   try {
-    for (const warning of queueSettingWarnings(await queue.attributes(), handOffTimeoutMs)) {
+    const attributes = await queue.attributes();
+    // SQS answered: the starter need not wait for its first long poll to be Ready.
+    sqs?.succeeded();
+    for (const warning of queueSettingWarnings(attributes, handOffTimeoutMs)) {
       logger.warn({ queueSetting: warning }, `queue setting: ${warning}`);
     }
   } catch (error) {

@@ -16,10 +16,12 @@ import {
   type Config,
 } from '../common/config.js';
 import { startHttpServer } from '../common/http-server.js';
+import { checkPeriodically, Reachability, reachableGauge } from '../common/reachability.js';
 import { createLogger } from '../common/logging.js';
 import { nthSettingNotes } from '../common/nth-settings.js';
 import { heartbeatRecordedSignal } from '../common/names.js';
 import { temporalConnectionOptions } from '../common/temporal-connection.js';
+import { InFlightCounter } from './in-flight.js';
 import { createWorkerMetrics } from './metrics.js';
 import { createNthMetrics } from './nth-metrics.js';
 import { baseWorkerOptions } from './options.js';
@@ -31,6 +33,12 @@ import { withPrebuiltWorkflowBundle } from './prebuilt-bundle.js';
  * second one beside it.
  */
 const awsRequestTimeouts = { connectionTimeout: 5_000, requestTimeout: 10_000 };
+
+/** How often readiness asks Temporal whether it answers, and how long an answer may take. */
+const temporalCheckMs = 10_000;
+const temporalCheckTimeoutMs = 5_000;
+/** How often the terminations in flight are counted (a visibility list of the cluster's open workflows). */
+const inFlightCountMs = 15_000;
 
 /** Where the Temporal SDK's own Prometheus exporter listens, for /metrics to include its figures. */
 const sdkMetricsAddress = (config: Config) => `127.0.0.1:${config.PROMETHEUS_SERVER_PORT + 1}`;
@@ -70,6 +78,8 @@ export async function main(_args: string[]): Promise<number> {
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   const servers = [];
   let stopTagged: (() => void) | undefined;
+  const checks = new AbortController();
+  const loops: Promise<void>[] = [];
   try {
     const region = config.AWS_REGION;
     const ec2 = new EC2Client({ ...(region ? { region } : {}), requestHandler: awsRequestTimeouts });
@@ -107,9 +117,47 @@ export async function main(_args: string[]): Promise<number> {
         ),
       );
     }
+    const temporal = new Reachability('Temporal');
+    reachableGauge(metrics.registry, 'tnth_worker_temporal_reachable', temporal);
+    loops.push(
+      checkPeriodically(
+        temporal,
+        async () => {
+          await clientConnection.withDeadline(Date.now() + temporalCheckTimeoutMs, () =>
+            clientConnection.workflowService.getSystemInfo({}),
+          );
+        },
+        temporalCheckMs,
+        checks.signal,
+        logger,
+      ),
+    );
+    if (config.ENABLE_PROMETHEUS_SERVER) {
+      const inFlight = new InFlightCounter(client, config.CLUSTER_NAME, metrics.registry);
+      const counting = new Reachability('Temporal visibility');
+      loops.push(checkPeriodically(counting, () => inFlight.count(), inFlightCountMs, checks.signal, logger));
+    }
     if (config.ENABLE_PROBES_SERVER) {
       servers.push(
-        await startHttpServer(config.PROBES_SERVER_PORT, { ready: () => worker?.getState() === 'RUNNING' }, logger),
+        await startHttpServer(
+          config.PROBES_SERVER_PORT,
+          {
+            probes: {
+              // A restart helps a worker that failed, not one whose Temporal is down: that one only
+              // stops being Ready, and polls again by itself once Temporal answers.
+              live: () => {
+                const state = worker?.getState() ?? 'INITIALIZED';
+                return { ok: state !== 'FAILED', reason: `worker ${state}` };
+              },
+              ready: () => {
+                const state = worker?.getState() ?? 'INITIALIZED';
+                if (state !== 'RUNNING') return { ok: false, reason: `worker ${state}` };
+                return temporal.probe();
+              },
+            },
+          },
+          logger,
+        ),
       );
     }
     worker = await Worker.create({
@@ -135,6 +183,8 @@ export async function main(_args: string[]): Promise<number> {
     return 0;
   } finally {
     stopTagged?.();
+    checks.abort();
+    await Promise.all(loops);
     for (const server of servers) server.close();
     await clientConnection.close();
     await nativeConnection.close();

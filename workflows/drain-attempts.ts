@@ -1,5 +1,6 @@
 import { condition, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { InterruptionEvent } from '../common/events.js';
+import { BlockedDrainNotices } from './blocked-drain.js';
 import { permanentFailureTypes } from '../common/failures.js';
 import type { RunbookSettings } from '../common/settings.js';
 import type { TerminationPhase } from '../common/status.js';
@@ -33,6 +34,8 @@ export interface DrainPlace {
   retryAt: number | undefined;
   /** The next attempt resumes an interrupted one and keeps its number. */
   resumesInterrupted: boolean;
+  /** When the first attempt began (the drain's duration metric); absent in places carried before it. */
+  drainStartedAt?: number;
 }
 
 /** A stopped or terminated instance runs no kubelet: the drain waits for no pod's deletion. */
@@ -91,6 +94,8 @@ export class DrainAttempts {
     const lifecycleOnly = state.status.kinds.every((k) => k === 'asg-terminate');
     const lost = () => lifecycleOnly && holds.anyLost() && holds.open().length === 0;
     let { retryAt, resumesInterrupted } = place;
+    const drainStartedAt = (place.drainStartedAt ??= Date.now());
+    const blocked = new BlockedDrainNotices(state, settings);
     for (;;) {
       if (controls.stop) return 'stopped';
       if (controls.skip) return this.skipped();
@@ -123,6 +128,8 @@ export class DrainAttempts {
                 settings: settings.drain,
                 deadlineEpochMs: attemptEnd,
                 kubeletGone: kubeletGone(events),
+                attempt: state.status.attempt,
+                drainStartedEpochMs: place.drainStartedAt,
               }),
             ),
           ),
@@ -164,6 +171,8 @@ export class DrainAttempts {
         );
         return 'gave-up';
       }
+      if (blocked.due(drainStartedAt))
+        await holds.cover(() => blocked.send(node, place.instanceType, notifier, drainStartedAt));
       retryAt = Date.now() + settings.drainRetryIntervalSeconds * 1000;
     }
   }

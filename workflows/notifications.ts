@@ -74,14 +74,36 @@ export class Notifier {
 
   /** One webhook per run, after the outcome is known. */
   async webhook(node: NodeContext | undefined, instanceType: string | undefined, managed: boolean): Promise<void> {
+    const data = this.webhookData(node, instanceType, managed);
+    if (data) await this.send(data);
+  }
+
+  /**
+   * While a drain stays blocked (DRAIN_BLOCKED_NOTIFY_INTERVAL): a Warning event on the node and a
+   * webhook in progress, each saying what holds the drain. `sequence` makes each event one of its own.
+   */
+  async drainBlocked(node: NodeContext, instanceType: string | undefined, message: string, sequence: number) {
+    await this.nodeEvent({
+      nodeName: node.name,
+      type: 'Warning',
+      reason: 'DrainBlocked',
+      message,
+      dedupKey: `${this.primary?.eventId ?? this.state.status.instanceId}/blocked/${sequence}`,
+    });
+    const data = this.webhookData(node, instanceType, true);
+    if (data) await this.send({ ...data, Description: message, InProgress: true, NodeProcessed: false });
+  }
+
+  /** The webhook's data as things stand, or undefined when no webhook goes out (none set, dry run). */
+  private webhookData(node: NodeContext | undefined, instanceType: string | undefined, managed: boolean) {
     const event = this.primary;
-    if (!this.settings.webhookEnabled || !event) return;
+    if (!this.settings.webhookEnabled || !event) return undefined;
     if (this.settings.dryRun) {
       this.state.decide(`would send the webhook for event ${nthEventId(event)}`);
-      return;
+      return undefined;
     }
     const { status } = this.state;
-    const data = notificationData({
+    return notificationData({
       event,
       instanceId: status.instanceId,
       instance: this.state.instance,
@@ -92,6 +114,9 @@ export class Notifier {
       managed,
       endTime: new Date(Date.now()).toISOString(),
     });
+  }
+
+  private async send(data: ReturnType<typeof notificationData>): Promise<void> {
     try {
       await sendWebhook(data);
       this.state.decide('webhook sent');

@@ -331,8 +331,17 @@ export class Runbook {
     const recordAs = events.some((e) => isLifecycleEvent(e) && returnsToWarmPool(e))
       ? warmPoolChangesAnnotation
       : undefined;
+    // The interruption this cordon answers, for the notice-to-cordon latency.
+    const notice = events[0] && { kind: events[0].kind, epochMs: Date.parse(events[0].time) || Date.now() };
     const changes = await this.act(what, () =>
-      this.calls().prepareNode({ nodeName: node.name, taints, labels, cordon, ...(recordAs ? { recordAs } : {}) }),
+      this.calls().prepareNode({
+        nodeName: node.name,
+        taints,
+        labels,
+        cordon,
+        ...(recordAs ? { recordAs } : {}),
+        ...(notice ? { notice } : {}),
+      }),
     );
     // In dry run nothing changed: what would have been added stands in, so the undo says what it would take back.
     const added = changes ?? (settings.dryRun ? { cordoned: cordon, taints, labels: Object.keys(labels) } : undefined);

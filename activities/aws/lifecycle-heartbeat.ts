@@ -33,6 +33,8 @@ export interface HeartbeatDeps {
   onHeartbeat?(outcome: 'sent' | 'failed'): void;
   onLoopChange?(delta: 1 | -1): void;
   onLost?(reason: LostReason): void;
+  /** When the held action expires unless a heartbeat comes first (`key`: this loop); undefined at its end. */
+  onHoldExpiry?(key: string, hook: string, expiresAt: number | undefined): void;
   /** Ms between Temporal heartbeats; a cancel is noticed at the next one. */
   tickMs?: number;
   /** First and largest backoff after a throttled or failed ASG call. */
@@ -76,8 +78,11 @@ export function createLifecycleHeartbeat(deps: HeartbeatDeps) {
       lastHeartbeatAt: Math.max(resumed?.lastHeartbeatAt ?? 0, input.clock.lastHeartbeatAt ?? 0) || undefined,
     };
     const checkpoint: Checkpoint = { lastHeartbeatAt: clock.lastHeartbeatAt, sent: resumed?.sent ?? 0 };
+    const loopKey = `${ctx.info.workflowExecution?.workflowId ?? ctx.info.activityType}/${ctx.info.activityId}`;
+    const expiry = () => deps.onHoldExpiry?.(loopKey, target.lifecycleHookName, holdExpiresAt(clock));
     deps.onLoopChange?.(1);
     try {
+      expiry();
       ctx.heartbeat(checkpoint);
       let nextAt = nextHeartbeatDue(clock);
       let delayMs = backoff.initial;
@@ -133,6 +138,7 @@ export function createLifecycleHeartbeat(deps: HeartbeatDeps) {
         clock.lastHeartbeatAt = Date.now();
         checkpoint.lastHeartbeatAt = clock.lastHeartbeatAt;
         checkpoint.sent += 1;
+        expiry();
         nextAt = nextHeartbeatDue(clock);
         ctx.heartbeat(checkpoint);
         deps.onHeartbeat?.('sent');
@@ -154,6 +160,7 @@ export function createLifecycleHeartbeat(deps: HeartbeatDeps) {
         );
       }
     } finally {
+      deps.onHoldExpiry?.(loopKey, target.lifecycleHookName, undefined);
       deps.onLoopChange?.(-1);
     }
   };

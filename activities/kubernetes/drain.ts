@@ -3,6 +3,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import pLimit from 'p-limit';
 import { failureTypes } from '../../common/failures.js';
 import type { DrainSettings } from '../../common/settings.js';
+import type { ActivityMetrics } from '../index.js';
 import type { PodLeft } from '../../common/status.js';
 import { httpCode, kubeFailure, type KubeClients } from './client.js';
 import { planDrain, podName, ownRank, type OwnPods } from './drain-plan.js';
@@ -15,6 +16,9 @@ export interface DrainInput {
   deadlineEpochMs: number;
   /** The instance is stopped or terminated: its kubelet finishes no deletion, none is waited for. */
   kubeletGone?: boolean;
+  /** The attempt's number and when the node's first attempt began (for the drain's metrics). */
+  attempt?: number;
+  drainStartedEpochMs?: number;
 }
 
 export interface DrainProgress {
@@ -57,7 +61,7 @@ export interface DrainOptions {
   heartbeatMs?: number;
   /** tnth's own pods: evicted last, this worker's own pod the very last. */
   own?: OwnPods;
-  onDrain?: (outcome: 'succeeded' | 'failed') => void;
+  metrics?: ActivityMetrics | undefined;
 }
 
 const defaultConcurrency = 32;
@@ -85,7 +89,7 @@ const reasons: Record<Exclude<EvictionOutcome['kind'], 'refused' | 'throttled'>,
 export const drainHeartbeatMs = 20_000;
 
 export function createDrainActivities(kube: KubeClients, options: DrainOptions = {}) {
-  const { pollMs = 1_000, heartbeatMs = drainHeartbeatMs, own = {}, onDrain } = options;
+  const { pollMs = 1_000, heartbeatMs = drainHeartbeatMs, own = {}, metrics } = options;
   const { core } = kube;
   const workerLimit = pLimit(workerConcurrency);
 
@@ -96,13 +100,26 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
      * worker: it starts from what the API server shows and the evictions its heartbeats carried.
      */
     async drainNode(input: DrainInput): Promise<DrainResult> {
+      const { info } = Context.current();
+      const key = `${info.workflowExecution?.workflowId ?? info.activityType}/${info.activityId}`;
+      const started = Date.now();
+      const ended = (outcome: 'succeeded' | 'failed') => {
+        metrics?.drain(outcome);
+        metrics?.drainAttemptEnded(outcome, (Date.now() - started) / 1000);
+      };
+      metrics?.drainRunning(key, true);
       try {
-        const result = await drain(input);
-        onDrain?.('succeeded');
+        const result = await drain(input, (progress) => metrics?.drainBlocked(key, progress.blockedByBudget.length));
+        ended('succeeded');
+        if (input.drainStartedEpochMs !== undefined && input.attempt !== undefined)
+          metrics?.nodeDrained((Date.now() - input.drainStartedEpochMs) / 1000, input.attempt);
         return result;
       } catch (error) {
-        onDrain?.('failed');
+        ended('failed');
         throw error;
+      } finally {
+        metrics?.drainBlocked(key, 0);
+        metrics?.drainRunning(key, false);
       }
     },
 
@@ -121,7 +138,7 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
     },
   };
 
-  async function drain(input: DrainInput): Promise<DrainResult> {
+  async function drain(input: DrainInput, onProgress: (progress: DrainProgress) => void): Promise<DrainResult> {
     const ctx = Context.current();
     const signal = ctx.cancellationSignal;
     const { nodeName, settings } = input;
@@ -178,13 +195,17 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
           listed = await listPods(nodeName, 'consistent', signal);
           continue;
         }
-        if (waiting.length === 0) return { evicted: [...evicted], skipped: plan.skipped, notWaitedFor };
+        if (waiting.length === 0) {
+          onProgress(report());
+          return { evicted: [...evicted], skipped: plan.skipped, notWaitedFor };
+        }
         if (Date.now() >= input.deadlineEpochMs) {
           if (lastLook) throw timedOut(nodeName, report());
           // At the deadline, one more round: a budget that allowed the eviction a moment ago, or a pod
           // that went meanwhile, makes the attempt a success, not a timeout followed by a retry.
           lastLook = true;
           await evictAll(waiting, settings, evicted, outcome, signal);
+          onProgress(report());
           await ctx.sleep(pollMs);
           listed = await listPods(nodeName, 'consistent', signal);
           continue;
@@ -195,6 +216,8 @@ export function createDrainActivities(kube: KubeClients, options: DrainOptions =
           reported = evicted.size;
           ctx.heartbeat(report());
         }
+        // The metrics follow every round, whatever reaches Temporal.
+        onProgress(report());
         // Refused evictions are retried with a growing pause, a throttled round after the server's
         // Retry-After; deleted pods are polled.
         const backoff = refusals > 0 ? Math.min(pollMs * 2 ** Math.min(round, 3), 5 * pollMs) : pollMs;

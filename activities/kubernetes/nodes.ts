@@ -40,6 +40,8 @@ export interface NodePreparation {
    * it later: an instance returning from the warm pool finds it on its node.
    */
   recordAs?: string;
+  /** The interruption this cordon answers (its kind and AWS's event time): the notice-to-cordon latency. */
+  notice?: { kind: string; epochMs: number };
 }
 
 export interface NodeRestoration {

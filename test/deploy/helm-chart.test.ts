@@ -12,13 +12,13 @@ import {
   type V1Service,
   type V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../common/config.js';
 import { loadStarterConfig } from '../../starter/config.js';
 import { stackVar } from '../helpers/stack-env.js';
 import { parseDockerfile } from './dockerfile.js';
 import { configVariables, unknownVariables } from './service-env.js';
-import { chart, dryRunCreate, helm, namespace, queueUrl, render } from './helm.js';
+import { chart, dryRunCreate, ensureMonitoringCrds, fullValues, helm, namespace, queueUrl, render } from './helm.js';
 import { installTimeoutMs, root } from './tools.js';
 
 const values = parse(readFileSync(join(chart, 'values.yaml'), 'utf8')) as { config: Record<string, string> };
@@ -53,7 +53,7 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
     await helm(['lint', '--strict', chart, '--set', `aws.queueURL=${queueUrl}`, '--set', 'clusterName=prod-a']);
   });
 
-  it('renders worker and starter Deployments, ServiceAccount, ClusterRole and binding, PDBs and a metrics Service', () => {
+  it("renders worker and starter Deployments, a ServiceAccount each, the worker's ClusterRole and binding, PDBs and a metrics Service", () => {
     const kinds = objects.map((o) => o.kind).sort();
     assert.deepEqual(kinds, [
       'ClusterRole',
@@ -63,6 +63,7 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
       'PodDisruptionBudget',
       'PodDisruptionBudget',
       'Service',
+      'ServiceAccount',
       'ServiceAccount',
     ]);
     assert.deepEqual(container(deployment(objects, 'worker')).args, ['worker']);
@@ -81,20 +82,30 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
       assert.equal(plainEnv(deployment(objects, component)).CLUSTER_NAME, 'prod-a');
   });
 
-  it("grants the rules of deploy/rbac/clusterrole.yaml, no more, to the pods' ServiceAccount", () => {
+  it("grants the rules of deploy/rbac/clusterrole.yaml, no more, to the worker's ServiceAccount, and the starter none", () => {
     const reference = parse(readFileSync(join(root, 'deploy/rbac/clusterrole.yaml'), 'utf8')) as V1ClusterRole;
     const [role] = ofKind<V1ClusterRole>(objects, 'ClusterRole');
     assert.deepEqual(role!.rules, reference.rules);
     const [binding] = ofKind<V1ClusterRoleBinding>(objects, 'ClusterRoleBinding');
-    const [account] = ofKind<V1ServiceAccount>(objects, 'ServiceAccount');
+    const accounts = ofKind<V1ServiceAccount>(objects, 'ServiceAccount');
+    const account = (component: string) =>
+      accounts.find((a) => a.metadata?.labels?.['app.kubernetes.io/component'] === component)!;
     assert.deepEqual(binding!.roleRef, {
       apiGroup: 'rbac.authorization.k8s.io',
       kind: 'ClusterRole',
       name: role!.metadata!.name,
     });
-    assert.deepEqual(binding!.subjects, [{ kind: 'ServiceAccount', name: account!.metadata!.name, namespace }]);
+    assert.deepEqual(binding!.subjects, [
+      { kind: 'ServiceAccount', name: account('worker').metadata!.name, namespace },
+    ]);
     for (const component of ['worker', 'starter'])
-      assert.equal(deployment(objects, component).spec!.template.spec!.serviceAccountName, account!.metadata!.name);
+      assert.equal(
+        deployment(objects, component).spec!.template.spec!.serviceAccountName,
+        account(component).metadata!.name,
+      );
+    assert.notEqual(account('worker').metadata!.name, account('starter').metadata!.name);
+    assert.equal(account('starter').automountServiceAccountToken, false, 'the starter calls no Kubernetes API');
+    assert.equal(deployment(objects, 'starter').spec!.template.spec!.automountServiceAccountToken, false);
   });
 
   it("gives both processes an environment the service accepts, with the service's own defaults", () => {
@@ -110,8 +121,13 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
     assert.doesNotThrow(() => loadConfig(worker));
     assert.doesNotThrow(() => loadStarterConfig(starter));
     assert.deepEqual(unknownVariables(worker), [], 'variables no process reads');
+    assert.deepEqual(unknownVariables(starter), [], 'variables no process reads');
     assert.equal(worker.TEMPORAL_TASK_QUEUE, starter.TEMPORAL_TASK_QUEUE, 'worker and starter share the task queue');
     assert.equal(starter.QUEUE_URL, queueUrl);
+    assert.equal(worker.QUEUE_URL, undefined, 'the worker polls no queue');
+    for (const drainSetting of ['DRAIN_DEADLINE', 'WEBHOOK_PROXY', 'TAINT_NODE', 'MAX_CONCURRENT_ACTIVITIES'])
+      assert.equal(starter[drainSetting], undefined, `the starter does not read ${drainSetting}`);
+    assert.equal(worker.STARTER_POLLERS, undefined, 'the worker does not read STARTER_POLLERS');
   });
 
   it('can set every variable the service reads: by `config`, by a chart value or from the Secret', async () => {
@@ -124,7 +140,9 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
       'temporal.tls.secretName=temporal-tls',
       'temporal.tls.clientCertificate=true',
       'temporal.tls.serverCA=true',
-      'secrets.existingSecret=tnth',
+      'secrets.webhookURL.name=tnth',
+      'secrets.webhookHeaders.name=tnth',
+      'secrets.temporalAPIKey.name=tnth',
       'config.WEBHOOK_TEMPLATE=x',
       'config.WEBHOOK_TEMPLATE_FILE=/etc/tnth/webhook/template',
       'config.WEBHOOK_PROXY=http://proxy:3128',
@@ -133,23 +151,44 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
       'config.DRAIN_BUDGET_PER_GROUP=10%',
       'config.DRAIN_BUDGET=5',
     ]);
-    const names = new Set((container(deployment(everything, 'worker')).env ?? []).map((e) => e.name));
+    const names = new Set(
+      ['worker', 'starter'].flatMap((c) => (container(deployment(everything, c)).env ?? []).map((e) => e.name)),
+    );
     const missing = [...configVariables()].filter((name) => !names.has(name) && !leftToExtraEnv.includes(name));
     assert.deepEqual(missing, [], 'variables of common/config.ts the chart cannot set');
     for (const name of Object.keys(values.config)) assert.ok(configVariables().has(name), `config.${name} is read`);
   });
 
-  it('passes WEBHOOK_URL, WEBHOOK_HEADERS and TEMPORAL_API_KEY by reference to the existing Secret, never as values', async () => {
-    const rendered = await render(['secrets.existingSecret=tnth-secrets']);
-    for (const component of ['worker', 'starter']) {
+  it('passes WEBHOOK_URL and WEBHOOK_HEADERS to the worker only, TEMPORAL_API_KEY to both, each by a required reference to its own key', async () => {
+    const rendered = await render([
+      'secrets.webhookURL.name=hooks',
+      'secrets.webhookURL.key=slack-url',
+      'secrets.webhookHeaders.name=hooks',
+      'secrets.temporalAPIKey.name=temporal',
+    ]);
+    const expected: Record<string, Record<string, { name: string; key: string } | undefined>> = {
+      worker: {
+        WEBHOOK_URL: { name: 'hooks', key: 'slack-url' },
+        WEBHOOK_HEADERS: { name: 'hooks', key: 'WEBHOOK_HEADERS' },
+        TEMPORAL_API_KEY: { name: 'temporal', key: 'TEMPORAL_API_KEY' },
+      },
+      starter: {
+        WEBHOOK_URL: undefined,
+        WEBHOOK_HEADERS: undefined,
+        TEMPORAL_API_KEY: { name: 'temporal', key: 'TEMPORAL_API_KEY' },
+      },
+    };
+    for (const [component, refs] of Object.entries(expected)) {
       const d = deployment(rendered, component);
-      for (const name of secretVariables) {
-        assert.deepEqual(envVar(d, name)?.valueFrom?.secretKeyRef, { name: 'tnth-secrets', key: name, optional: true });
+      for (const [name, ref] of Object.entries(refs)) {
+        // No `optional`: a misnamed key keeps the pod from starting instead of turning the setting off.
+        assert.deepEqual(envVar(d, name)?.valueFrom?.secretKeyRef, ref, `${component} ${name}`);
         assert.equal(envVar(d, name)?.value, undefined);
       }
     }
     const none = deployment(objects, 'worker');
     for (const name of secretVariables) assert.equal(envVar(none, name), undefined, 'no Secret, no reference');
+    await assert.rejects(render(['secrets.webhookURL.name=hooks', 'secrets.webhookURL.key=']), /secrets/);
   });
 
   it('gives Kubernetes a termination grace period longer than SHUTDOWN_GRACE_PERIOD', async () => {
@@ -177,6 +216,7 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
     }
     for (const component of ['worker', 'starter']) {
       const probed = container(deployment(objects, component));
+      assert.deepEqual(probed.startupProbe?.httpGet, { path: '/healthz', port: 'probes' });
       assert.deepEqual(probed.livenessProbe?.httpGet, { path: '/healthz', port: 'probes' });
       assert.deepEqual(probed.readinessProbe?.httpGet, { path: '/readyz', port: 'probes' });
     }
@@ -205,12 +245,20 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
     }
   });
 
-  it('annotates the ServiceAccount with the IRSA role when given one, and not otherwise', async () => {
-    const role = 'arn:aws:iam::123456789012:role/tnth';
-    const [annotated] = ofKind<V1ServiceAccount>(await render([`serviceAccount.roleArn=${role}`]), 'ServiceAccount');
-    assert.equal(annotated!.metadata?.annotations?.['eks.amazonaws.com/role-arn'], role);
-    const [plain] = ofKind<V1ServiceAccount>(objects, 'ServiceAccount');
-    assert.equal(plain!.metadata?.annotations, undefined);
+  it("annotates each process's ServiceAccount with its own IRSA role when given one, and not otherwise", async () => {
+    const roles = {
+      worker: 'arn:aws:iam::123456789012:role/tnth-worker',
+      starter: 'arn:aws:iam::123456789012:role/tnth-starter',
+    };
+    const rendered = await render(Object.entries(roles).map(([c, arn]) => `${c}.serviceAccount.roleArn=${arn}`));
+    for (const [component, arn] of Object.entries(roles)) {
+      const account = ofKind<V1ServiceAccount>(rendered, 'ServiceAccount').find(
+        (a) => a.metadata?.labels?.['app.kubernetes.io/component'] === component,
+      );
+      assert.equal(account!.metadata?.annotations?.['eks.amazonaws.com/role-arn'], arn);
+    }
+    for (const plain of ofKind<V1ServiceAccount>(objects, 'ServiceAccount'))
+      assert.equal(plain.metadata?.annotations, undefined);
   });
 
   it('sets replicas per Deployment; each PDB selects its own pods and always allows an eviction', async () => {
@@ -253,15 +301,26 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
     );
   });
 
-  it("is accepted by a real kube-apiserver (server-side dry run on the local stack's)", async () => {
+  it("is accepted by a real kube-apiserver (server-side dry run on the local stack's), defaults and the full values file", async () => {
     const kubeconfig = new KubeConfig();
     kubeconfig.loadFromFile(stackVar('KUBECONFIG'));
-    const rendered = await render([
-      'secrets.existingSecret=tnth',
-      'temporal.tls.enabled=true',
-      'temporal.tls.secretName=temporal-tls',
-      'temporal.tls.clientCertificate=true',
-      'serviceAccount.roleArn=arn:aws:iam::123456789012:role/tnth',
+    await ensureMonitoringCrds(kubeconfig);
+    const full = await helm(['template', 'full', chart, '--namespace', namespace, '-f', fullValues]);
+    const rendered = [
+      ...objects,
+      ...parseAllDocuments(full)
+        .map((d) => d.toJS() as KubernetesObject | null)
+        .filter((o): o is KubernetesObject => !!o),
+    ];
+    assert.deepEqual([...new Set(rendered.map((o) => o.kind))].sort(), [
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Deployment',
+      'PodDisruptionBudget',
+      'PrometheusRule',
+      'Service',
+      'ServiceAccount',
+      'ServiceMonitor',
     ]);
     for (const object of rendered) await dryRunCreate(kubeconfig, object);
   });

@@ -14,7 +14,8 @@ const restricted = {
 };
 /** Every value that adds to the pods: a Secret volume and its mount, the Secret's variables. */
 const everything = [
-  'secrets.existingSecret=tnth',
+  'secrets.webhookURL.name=tnth',
+  'secrets.temporalAPIKey.name=tnth',
   'temporal.tls.enabled=true',
   'temporal.tls.secretName=temporal-tls',
   'temporal.tls.clientCertificate=true',

@@ -110,3 +110,39 @@ describe('deploy/iam-policy.json: exactly the AWS actions the service calls', ()
     );
   });
 });
+
+describe('deploy/iam/: one policy per process, each with only the calls of its own code', () => {
+  const read = (path: string) =>
+    JSON.parse(readFileSync(join(root, path), 'utf8')) as { Statement: { Sid: string; Action: string[] }[] };
+  /** Code under these folders runs in that process: the worker's activities, the starter's intake. */
+  const folders = { worker: ['activities/', 'worker/'], starter: ['starter/'] };
+
+  for (const [process, under] of Object.entries(folders)) {
+    it(`deploy/iam/${process}-policy.json grants exactly what ${under.join(' and ')} call`, () => {
+      const calls = new Set(
+        awsActionsInCode()
+          .found.filter((f) => under.some((folder) => f.where.startsWith(folder)))
+          .map((f) => f.action),
+      );
+      const granted = read(`deploy/iam/${process}-policy.json`).Statement.flatMap((s) => s.Action);
+      assert.deepEqual([...granted].sort(), [...calls].sort());
+    });
+  }
+
+  it('splits deploy/iam-policy.json between the two, statement by statement', () => {
+    const whole = read('deploy/iam-policy.json').Statement;
+    const parts = [
+      ...read('deploy/iam/worker-policy.json').Statement,
+      ...read('deploy/iam/starter-policy.json').Statement,
+    ];
+    const bySid = (statements: { Sid: string }[]) => [...statements].sort((a, b) => a.Sid.localeCompare(b.Sid));
+    assert.deepEqual(bySid(parts), bySid(whole));
+    const common = awsActionsInCode().found.filter(
+      (f) =>
+        !Object.values(folders)
+          .flat()
+          .some((d) => f.where.startsWith(d)),
+    );
+    assert.deepEqual(common, [], "AWS calls outside both processes' folders: which policy grants them?");
+  });
+});

@@ -45,10 +45,11 @@ describe('tnth starter as a process, on the stack', function () {
       PROMETHEUS_SERVER_PORT: String(probes + 1000),
     });
     processes.push(starter);
+    // Ready once Temporal answered its first check and SQS its first call (a 503 before says which is missing).
     for (const path of ['/healthz', '/readyz']) {
-      const status = await waitFor(`the starter's ${path}`, () =>
+      const status = await waitFor(`the starter's ${path} to answer 200`, () =>
         fetch(`http://127.0.0.1:${probes}${path}`).then(
-          (r) => r.status,
+          (r) => (r.status === 200 ? r.status : false),
           () => false as const,
         ),
       );

@@ -29,23 +29,77 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
+{{/*
+The pod template's labels: only what does not change from one chart version to the next, so an
+upgrade that changes nothing in the pods restarts none.
+*/}}
+{{- define "tnth.podLabels" -}}
+{{ include "tnth.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* A process's ServiceAccount: `<component>.serviceAccount.name`, or <fullname>-<component>. */}}
 {{- define "tnth.serviceAccountName" -}}
-{{- if .Values.serviceAccount.create -}}
-{{- default (include "tnth.fullname" .) .Values.serviceAccount.name -}}
+{{- $account := (index .root.Values .component).serviceAccount -}}
+{{- if $account.create -}}
+{{- default (printf "%s-%s" (include "tnth.fullname" .root) .component) $account.name -}}
 {{- else -}}
-{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- required (printf "%s.serviceAccount.name is required when %s.serviceAccount.create is false" .component .component) $account.name -}}
 {{- end -}}
 {{- end -}}
 
 {{- define "tnth.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- $image := .Values.image -}}
+{{- $ref := printf "%s:%s" $image.repository (default .Chart.AppVersion $image.tag) -}}
+{{- if $image.digest -}}
+{{- $ref = printf "%s@%s" $ref $image.digest -}}
+{{- end -}}
+{{- $ref -}}
+{{- end -}}
+
+{{/* The Secret references a process gets: the webhook's to the worker, the API key to both. */}}
+{{- define "tnth.secretRefs" -}}
+{{- $refs := dict "TEMPORAL_API_KEY" .root.Values.secrets.temporalAPIKey -}}
+{{- if eq .component "worker" -}}
+{{- $_ := set $refs "WEBHOOK_URL" .root.Values.secrets.webhookURL -}}
+{{- $_ := set $refs "WEBHOOK_HEADERS" .root.Values.secrets.webhookHeaders -}}
+{{- end -}}
+{{- $set := dict -}}
+{{- range $variable, $ref := $refs -}}
+{{- if $ref.name -}}
+{{- $_ := set $set $variable (dict "name" $ref.name "key" (required (printf "secrets: the reference for %s names Secret %s but no key" $variable $ref.name) $ref.key)) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $set -}}
 {{- end -}}
 
 {{/*
-Both processes' environment: the connection settings, `config` (empty values left out), the secrets
-and the HTTP servers the probes and Prometheus use.
+A checksum of what a process reads from Secrets: the references and, on a cluster (`helm install` and
+`upgrade`; `helm template` cannot look), the referenced keys' values. A rotated Secret changes it, so
+the next `helm upgrade` rolls the pods onto the new value.
+*/}}
+{{- define "tnth.secretsChecksum" -}}
+{{- $refs := include "tnth.secretRefs" . | fromJson -}}
+{{- $values := list -}}
+{{- range $variable, $ref := $refs -}}
+{{- $secret := lookup "v1" "Secret" $.root.Release.Namespace $ref.name -}}
+{{- $values = append $values (printf "%s=%s/%s:%s" $variable $ref.name $ref.key (index (default (dict) ($secret).data) $ref.key | default "")) -}}
+{{- end -}}
+{{- $values | join "\n" | sha256sum -}}
+{{- end -}}
+
+{{/* The settings of `config` the starter reads; the worker reads all but STARTER_POLLERS. */}}
+{{- define "tnth.starterSettings" -}}
+{{- list "LIFECYCLE_HOOK_NAMES" "STARTER_POLLERS" "JSON_LOGGING" "LOG_LEVEL" "SHUTDOWN_GRACE_PERIOD" | toJson -}}
+{{- end -}}
+
+{{/*
+A process's environment: the connection settings, its part of `config` (empty values left out), its
+secrets and the HTTP servers the probes and Prometheus use. Called with (dict "root" $ "component" ...).
 */}}
 {{- define "tnth.env" -}}
+{{- $starterSettings := include "tnth.starterSettings" . | fromJsonArray -}}
+{{- with .root -}}
 - name: TEMPORAL_ADDRESS
   value: {{ required "temporal.address is required" .Values.temporal.address | quote }}
 - name: TEMPORAL_NAMESPACE
@@ -76,28 +130,30 @@ and the HTTP servers the probes and Prometheus use.
   value: /etc/tnth/temporal-tls/ca.crt
 {{- end }}
 {{- end }}
+{{- $queueURL := required "aws.queueURL is required: the SQS queue the starter polls" .Values.aws.queueURL }}
+{{- if eq $.component "starter" }}
 - name: QUEUE_URL
-  value: {{ required "aws.queueURL is required: the SQS queue the starter polls" .Values.aws.queueURL | quote }}
+  value: {{ $queueURL | quote }}
+{{- end }}
 {{- if .Values.aws.region }}
 - name: AWS_REGION
   value: {{ .Values.aws.region | quote }}
 {{- end }}
 {{- range $name, $value := .Values.config }}
-{{- if ne (toString $value) "" }}
+{{- $reads := ternary (has $name $starterSettings) (ne $name "STARTER_POLLERS") (eq $.component "starter") }}
+{{- if and (ne (toString $value) "") $reads }}
 - name: {{ $name }}
   value: {{ toString $value | quote }}
 {{- end }}
 {{- end }}
-{{- with .Values.secrets.existingSecret }}
-{{- range list "WEBHOOK_URL" "WEBHOOK_HEADERS" "TEMPORAL_API_KEY" }}
-- name: {{ . }}
+{{- range $variable, $ref := include "tnth.secretRefs" $ | fromJson }}
+- name: {{ $variable }}
   valueFrom:
     secretKeyRef:
-      name: {{ $.Values.secrets.existingSecret }}
-      key: {{ . }}
-      optional: true
+      name: {{ $ref.name }}
+      key: {{ $ref.key }}
 {{- end }}
-{{- end }}
+{{- if eq $.component "worker" }}
 # Which pods are tnth's own: a drain evicts them after every other pod, and the pod of the worker
 # that runs it the very last, so a replica on the node it drains hands the drain over to another.
 - name: POD_NAME
@@ -114,6 +170,7 @@ and the HTTP servers the probes and Prometheus use.
       fieldPath: spec.nodeName
 - name: OWN_PODS_SELECTOR
   value: {{ printf "app.kubernetes.io/name=%s,app.kubernetes.io/instance=%s" (include "tnth.name" .) .Release.Name | quote }}
+{{- end }}
 - name: ENABLE_PROBES_SERVER
   value: "true"
 - name: PROBES_SERVER_PORT
@@ -125,4 +182,48 @@ and the HTTP servers the probes and Prometheus use.
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The chart's placement for a process: anti-affinity between its replicas and a spread over zones,
+unless its own `affinity` / `topologySpreadConstraints` replace them.
+*/}}
+{{- define "tnth.affinity" -}}
+{{- $values := index .root.Values .component -}}
+{{- $mode := .root.Values.placement.podAntiAffinity -}}
+{{- if $values.affinity -}}
+{{- toYaml $values.affinity -}}
+{{- else if eq $mode "preferred" -}}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "tnth.podLabels" . | nindent 12 }}
+{{- else if eq $mode "required" -}}
+podAntiAffinity:
+  requiredDuringSchedulingIgnoredDuringExecution:
+    - topologyKey: kubernetes.io/hostname
+      labelSelector:
+        matchLabels:
+          {{- include "tnth.podLabels" . | nindent 10 }}
+{{- end -}}
+{{- end -}}
+
+{{- define "tnth.topologySpread" -}}
+{{- $values := index .root.Values .component -}}
+{{- if $values.topologySpreadConstraints -}}
+{{- toYaml $values.topologySpreadConstraints -}}
+{{- else if .root.Values.placement.spreadOverZones -}}
+# ScheduleAnyway: a single-zone cluster, or a zone out of capacity, still runs every replica.
+- maxSkew: 1
+  topologyKey: topology.kubernetes.io/zone
+  whenUnsatisfiable: ScheduleAnyway
+  labelSelector:
+    matchLabels:
+      {{- include "tnth.podLabels" . | nindent 6 }}
+{{- end -}}
 {{- end -}}
