@@ -18,22 +18,27 @@ import { lifecycleCalls } from '../helpers/emulator.js';
 import { nodeWithPod } from '../helpers/instance-node.js';
 import { KubeFixture } from '../helpers/kube.js';
 import { startTnth, type TnthProcess } from '../helpers/processes.js';
+import { prebuiltBundle } from '../helpers/service.js';
 import { stackVar, testCluster } from '../helpers/stack-env.js';
 import { stackClient, uniqueTaskQueue } from '../helpers/temporal.js';
 
 const kubeletHold = 'tnth.test/kubelet-running';
 
 describe('integration: a worker on the node it drains hands the drain over', function () {
-  this.timeout(240_000);
+  this.timeout(420_000);
   let client: Client;
   let connection: Connection;
   let group: GroupWithHook | undefined;
   const kube = new KubeFixture();
   const processes: TnthProcess[] = [];
 
+  let bundle: string;
+
   before(async () => {
     ({ client, connection } = await stackClient());
     await kube.ensureNamespace();
+    // Built once: each worker starts in seconds, as the image's does, however busy the machine is.
+    bundle = await prebuiltBundle();
   });
   after(async () => {
     await Promise.all(processes.map((p) => p.stop()));
@@ -70,6 +75,7 @@ describe('integration: a worker on the node it drains hands the drain over', fun
       KUBECONFIG: stackVar('SERVICE_KUBECONFIG'),
       QUEUE_URL: queue.url,
       DUPLICATE_WINDOW: '0',
+      WORKFLOW_BUNDLE_PATH: bundle,
       POD_NAME: podName,
       POD_NAMESPACE: kube.namespace,
       NODE_NAME: nodeName,
@@ -89,7 +95,7 @@ describe('integration: a worker on the node it drains hands the drain over', fun
         const pod = await kube.kube.core.readNamespacedPod({ name: ownName, namespace: kube.namespace });
         return pod.metadata?.deletionTimestamp ? pod : undefined;
       },
-      { timeoutMs: 90_000, intervalMs: 200 },
+      { timeoutMs: 180_000, intervalMs: 200 },
     );
     assert.ok(evicted);
     const appGone = await kube.kube.core
