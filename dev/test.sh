@@ -24,7 +24,8 @@ logs=$(mktemp -d)
 pids=()
 names=()
 for file in "${slow[@]}"; do
-  mocha "$file" >"$logs/$(basename "$file").log" 2>&1 &
+  # Named by the whole path: two files of one name (test/integration/x, test/workflows/x) keep apart.
+  mocha "$file" >"$logs/${file//\//_}.log" 2>&1 &
   pids+=($!)
   names+=("$file")
 done
@@ -32,7 +33,7 @@ ignore=()
 for file in "${slow[@]}"; do ignore+=(--ignore "$file"); done
 # The workflow tests (the dev server and stubbed activities, mostly waiting on timers) run in one more
 # mocha beside the rest, which holds the whole-stack tests.
-mocha "${ignore[@]}" 'test/workflows/**/*.test.ts' >"$logs/workflows.log" 2>&1 &
+mocha "${ignore[@]}" 'test/workflows/**/*.test.ts' >"$logs/test_workflows.log" 2>&1 &
 pids+=($!)
 names+=("test/workflows")
 status=0
@@ -40,7 +41,7 @@ mocha "${ignore[@]}" --ignore 'test/workflows/**' 'test/**/*.test.ts' || status=
 for i in "${!names[@]}"; do
   wait "${pids[$i]}" || status=1
   echo "==== ${names[$i]} (run beside the rest)"
-  cat "$logs/$(basename "${names[$i]}").log"
+  cat "$logs/${names[$i]//\//_}.log"
 done
 rm -rf "$logs"
 exit "$status"
