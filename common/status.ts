@@ -28,8 +28,7 @@ export type TerminationPhase =
   /** No termination followed an advisory event: what it added to the node was removed. */
   | 'Undone';
 
-/** The phases a termination ends in (the workflow may still be open for DUPLICATE_WINDOW). */
-export const finishedPhases: readonly TerminationPhase[] = [
+const finished = [
   'Done',
   'LifecycleActionLost',
   'NodeNotFound',
@@ -39,7 +38,13 @@ export const finishedPhases: readonly TerminationPhase[] = [
   'Failed',
   'Ignored',
   'Undone',
-];
+] as const satisfies readonly TerminationPhase[];
+
+/** A phase a termination ends in (the workflow may still be open for DUPLICATE_WINDOW). */
+export type FinishedPhase = (typeof finished)[number];
+
+/** The phases a termination ends in (the workflow may still be open for DUPLICATE_WINDOW). */
+export const finishedPhases: readonly TerminationPhase[] = finished;
 
 /** What tnth itself added to a node (not what was there before), so an undo removes only that. */
 export interface NodeChanges {

@@ -7,19 +7,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { interruptionKinds } from '../common/events.js';
 import { workflowTypes } from '../common/names.js';
 import { searchAttributes } from '../common/search-attributes.js';
-import type { TerminationPhase } from '../common/status.js';
-
-/** The phases a termination ends in (common/status.ts, finishedPhases): not in flight. */
-type FinishedPhase =
-  | 'Done'
-  | 'LifecycleActionLost'
-  | 'NodeNotFound'
-  | 'NotManaged'
-  | 'OtherCluster'
-  | 'Stopped'
-  | 'Failed'
-  | 'Ignored'
-  | 'Undone';
+import type { FinishedPhase, TerminationPhase } from '../common/status.js';
 
 /**
  * Phases a termination passes while it works; finished ones (kept open for DUPLICATE_WINDOW) are not

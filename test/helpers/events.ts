@@ -28,3 +28,32 @@ export function spotInterruptionEvent(instanceId = uniqueInstanceId()): SpotInte
     instanceAction: 'terminate',
   };
 }
+
+/** An EventBridge message body of `source`/`detail-type` for one instance, as AWS documents it. */
+export const eventBridgeMessage = (
+  detailType: string,
+  source: string,
+  instanceId: string,
+  detail: Record<string, unknown>,
+  id: string = randomUUID(),
+) => ({
+  version: '0',
+  id,
+  'detail-type': detailType,
+  source,
+  account: '123456789012',
+  time: new Date().toISOString(),
+  region: 'us-east-1',
+  resources: [`arn:aws:ec2:us-east-1:123456789012:instance/${instanceId}`],
+  detail,
+});
+
+/** The body of a Spot interruption warning for `instanceId`, as EventBridge sends it to the queue. */
+export const spotInterruptionMessage = (instanceId: string, id?: string) =>
+  eventBridgeMessage(
+    'EC2 Spot Instance Interruption Warning',
+    'aws.ec2',
+    instanceId,
+    { 'instance-id': instanceId, 'instance-action': 'terminate' },
+    id,
+  );

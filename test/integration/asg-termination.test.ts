@@ -26,6 +26,7 @@ import { KubeFixture } from '../helpers/kube.js';
 import { startTnth, type TnthProcess } from '../helpers/processes.js';
 import { stackVar, testCluster } from '../helpers/stack-env.js';
 import { stackClient, uniqueTaskQueue } from '../helpers/temporal.js';
+import { spotInterruptionMessage } from '../helpers/events.js';
 
 const managedTag = 'aws-node-termination-handler/managed';
 
@@ -234,17 +235,7 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
     await aws.sqs.send(
       new SendMessageCommand({
         QueueUrl: queue.url,
-        MessageBody: JSON.stringify({
-          version: '0',
-          id: eventId,
-          'detail-type': 'EC2 Spot Instance Interruption Warning',
-          source: 'aws.ec2',
-          account: '123456789012',
-          time: new Date().toISOString(),
-          region: 'us-east-1',
-          resources: [`arn:aws:ec2:us-east-1:123456789012:instance/${instanceId}`],
-          detail: { 'instance-id': instanceId, 'instance-action': 'terminate' },
-        }),
+        MessageBody: JSON.stringify(spotInterruptionMessage(instanceId, eventId)),
       }),
     );
     const status = await waitFor(

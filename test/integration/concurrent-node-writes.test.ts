@@ -4,7 +4,6 @@
 // scale-in held by a lifecycle hook, half get a Spot interruption warning; both kinds go through SQS,
 // the starter and a worker as a user runs them. Every node is read back from the API server at the end.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { request, type RequestOptions } from 'node:https';
 import { DescribeInstancesCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { DeleteQueueCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
@@ -17,6 +16,7 @@ import { apiStatus, KubeFixture, type KubeClients } from '../helpers/kube.js';
 import { startService, type Service } from '../helpers/service.js';
 import { stackClient } from '../helpers/temporal.js';
 import { testCluster } from '../helpers/stack-env.js';
+import { spotInterruptionMessage } from '../helpers/events.js';
 
 const managedTag = 'aws-node-termination-handler/managed';
 /** createGroupWithHook's groups hold at most 10 instances. */
@@ -225,17 +225,7 @@ describe('integration: 100 terminations, kwok and another controller writing the
             QueueUrl: service.queue.url,
             Entries: batch.map((t, i) => ({
               Id: String(i),
-              MessageBody: JSON.stringify({
-                version: '0',
-                id: randomUUID(),
-                'detail-type': 'EC2 Spot Instance Interruption Warning',
-                source: 'aws.ec2',
-                account: '123456789012',
-                time: new Date().toISOString(),
-                region: 'us-east-1',
-                resources: [`arn:aws:ec2:us-east-1:123456789012:instance/${t.instanceId}`],
-                detail: { 'instance-id': t.instanceId, 'instance-action': 'terminate' },
-              }),
+              MessageBody: JSON.stringify(spotInterruptionMessage(t.instanceId)),
             })),
           }),
         ),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -29,6 +29,7 @@ import { KubeFixture } from '../helpers/kube.js';
 import { prebuiltBundle, startService, type Service } from '../helpers/service.js';
 import { stackVar } from '../helpers/stack-env.js';
 import { stackClient } from '../helpers/temporal.js';
+import { spotInterruptionMessage } from '../helpers/events.js';
 
 const run = promisify(execFile);
 
@@ -318,17 +319,7 @@ describe('integration: drain budgets (DRAIN_BUDGET_PER_GROUP) on the whole stack
     await aws.sqs.send(
       new SendMessageCommand({
         QueueUrl: service.queue.url,
-        MessageBody: JSON.stringify({
-          version: '0',
-          id: randomUUID(),
-          'detail-type': 'EC2 Spot Instance Interruption Warning',
-          source: 'aws.ec2',
-          account: '123456789012',
-          time: new Date().toISOString(),
-          region: 'us-east-1',
-          resources: [`arn:aws:ec2:us-east-1:123456789012:instance/${spot}`],
-          detail: { 'instance-id': spot, 'instance-action': 'terminate' },
-        }),
+        MessageBody: JSON.stringify(spotInterruptionMessage(spot)),
       }),
     );
     await waitFor(

@@ -27,32 +27,14 @@ import { KubeFixture, mergePatch } from '../helpers/kube.js';
 import { startTnth, type TnthProcess } from '../helpers/processes.js';
 import { stackVar, testCluster } from '../helpers/stack-env.js';
 import { stackClient, uniqueTaskQueue } from '../helpers/temporal.js';
+import { eventBridgeMessage, spotInterruptionMessage } from '../helpers/events.js';
 
 const managedTag = 'aws-node-termination-handler/managed';
 const rebalanceTaint = 'aws-node-termination-handler/rebalance-recommendation';
 const uninitialized = 'node.cloudprovider.kubernetes.io/uninitialized';
 
-/** An EventBridge event of `source`/`detail-type` for one instance, as AWS documents it. */
-const eventBridge = (detailType: string, source: string, instanceId: string, detail: Record<string, unknown>) => ({
-  version: '0',
-  id: randomUUID(),
-  'detail-type': detailType,
-  source,
-  account: '123456789012',
-  time: new Date().toISOString(),
-  region: 'us-east-1',
-  resources: [`arn:aws:ec2:us-east-1:123456789012:instance/${instanceId}`],
-  detail,
-});
-
 const rebalance = (instanceId: string) =>
-  eventBridge('EC2 Instance Rebalance Recommendation', 'aws.ec2', instanceId, { 'instance-id': instanceId });
-
-const spotInterruption = (instanceId: string) =>
-  eventBridge('EC2 Spot Instance Interruption Warning', 'aws.ec2', instanceId, {
-    'instance-id': instanceId,
-    'instance-action': 'terminate',
-  });
+  eventBridgeMessage('EC2 Instance Rebalance Recommendation', 'aws.ec2', instanceId, { 'instance-id': instanceId });
 
 describe('integration: an action per kind, undone when nothing follows; warm pools and launch readiness (whole stack)', function () {
   this.timeout(240_000);
@@ -212,7 +194,7 @@ describe('integration: an action per kind, undone when nothing follows; warm poo
       timeoutMs: 60_000,
       intervalMs: 250,
     });
-    await send(spotInterruption(instanceId));
+    await send(spotInterruptionMessage(instanceId));
     await terminateInstance(group, instanceId);
 
     const done = await waitFor(
