@@ -1,8 +1,8 @@
 // `npm run bench:intake`: hand-off throughput and latency of the starter against the local stack.
 // Sends BENCH_MESSAGES (1,000) messages to a fresh queue of the stack's SQS while a starter runs in this
 // process, and times each from just before its SendMessageBatch call to the moment Temporal accepted its
-// signal-with-start (the workflow started). BENCH_RUNS (3) runs, then two diagnostics that take SQS or
-// Temporal out of the way, to show which one limits the figure, and the CPU time per message Temporal, the
+// signal-with-start (the workflow started). BENCH_RUNS (3) runs, then three diagnostics that take SQS,
+// Temporal or both out of the way, to show which one limits the figure, and the CPU time per message Temporal, the
 // AWS emulator and this process spent. Messages are sent faster than they are handed off, so the latencies
 // mostly measure the backlog. Not part of the tests.
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -205,8 +205,11 @@ class MemoryQueue implements MessageQueue {
   }
 }
 
-/** Temporal alone: the starter's hand-off rate when the queue costs nothing. */
-async function temporalOnly(client: Client): Promise<{ rate: number; cpu: string }> {
+/**
+ * The starter's hand-off rate when the queue costs nothing: Temporal alone, or with `handOff: 'none'`
+ * the starter alone (receive, parse, route, delete in this process, nothing sent anywhere).
+ */
+async function inMemoryQueue(client: Client, handOff: 'temporal' | 'none'): Promise<{ rate: number; cpu: string }> {
   const taskQueue = `bench-intake-${randomUUID()}`;
   const queue = new MemoryQueue(
     bodies().map(({ body }, index) => ({ messageId: `m${index}`, receiptHandle: `r${index}`, body })),
@@ -216,7 +219,12 @@ async function temporalOnly(client: Client): Promise<{ rate: number; cpu: string
   const started = performance.now();
   const starter = runStarter(
     loadStarterConfig({ ...process.env, QUEUE_URL: 'http://memory.invalid/queue', TEMPORAL_TASK_QUEUE: taskQueue }),
-    { logger: pino({ level: 'warn' }), signal: stop.signal, queue },
+    {
+      logger: pino({ level: 'warn' }),
+      signal: stop.signal,
+      queue,
+      ...(handOff === 'none' ? { wrapHandOff: (): HandOff => () => Promise.resolve() } : {}),
+    },
   );
   try {
     await waitUntil(`${messages} hand-offs`, () => queue.deleted >= messages);
@@ -264,9 +272,13 @@ async function main(): Promise<void> {
     }
     if (process.env.BENCH_DIAGNOSTICS !== 'false') {
       console.log(`diagnostic, SQS only (hand-off does nothing): ${describeRun(await endToEnd(sqs, client, 'none'))}`);
-      const { rate, cpu } = await temporalOnly(client);
+      const { rate, cpu } = await inMemoryQueue(client, 'temporal');
       console.log(
         `diagnostic, Temporal only (in-memory queue): ${rate.toFixed(0)} messages/s handed off; CPU per message: ${cpu}`,
+      );
+      const alone = await inMemoryQueue(client, 'none');
+      console.log(
+        `diagnostic, the starter alone (in-memory queue, hand-off does nothing): ${alone.rate.toFixed(0)} messages/s (target >= 1,000); CPU per message: ${alone.cpu}`,
       );
     }
   } finally {

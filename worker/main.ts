@@ -98,9 +98,10 @@ export async function main(_args: string[]): Promise<number> {
       reportHeartbeat: async (progress) => {
         const execution = Context.current().info.workflowExecution;
         if (!execution) return;
-        await client.workflow
-          .getHandle(execution.workflowId, execution.runId)
-          .signal(heartbeatRecordedSignal, progress);
+        // A report is worth little once the next heartbeat is due: it gives up rather than queue behind it.
+        await client.connection.withDeadline(Date.now() + 15_000, () =>
+          client.workflow.getHandle(execution.workflowId, execution.runId).signal(heartbeatRecordedSignal, progress),
+        );
       },
     });
     // The HTTP servers come first: a port in use fails the start before a worker holds the connection.

@@ -10,6 +10,7 @@ import {
   type LifecycleTarget,
   type LostReason,
 } from '../../common/lifecycle.js';
+import { progressReports } from './progress-reports.js';
 import { describeAwsError, isNoActiveLifecycleAction, isTransientAwsError } from './errors.js';
 
 export interface LifecycleHeartbeatInput {
@@ -28,7 +29,10 @@ export interface LifecycleHeartbeatResult {
 
 export interface HeartbeatDeps {
   autoScaling: AutoScalingClient;
-  /** Tells the workflow that owns the activity about a heartbeat (its `status` query shows it). */
+  /**
+   * Tells the workflow that owns the activity about a heartbeat (its `status` query shows it); the
+   * loop does not wait for it (`progressReports`).
+   */
   reportProgress(progress: HeartbeatProgress): Promise<void>;
   onHeartbeat?(outcome: 'sent' | 'failed'): void;
   onLoopChange?(delta: 1 | -1): void;
@@ -81,6 +85,12 @@ export function createLifecycleHeartbeat(deps: HeartbeatDeps) {
     const checkpoint: Checkpoint = { lastHeartbeatAt: clock.lastHeartbeatAt, sent: resumed?.sent ?? 0 };
     const loopKey = `${ctx.info.workflowExecution?.workflowId ?? ctx.info.activityType}/${ctx.info.activityId}`;
     const expiry = () => deps.onHoldExpiry?.(loopKey, target.lifecycleHookName, holdExpiresAt(clock));
+    const report = progressReports(
+      (progress) => deps.reportProgress(progress),
+      (error: unknown) => {
+        ctx.log.warn('could not report heartbeat progress', { error: String(error) });
+      },
+    );
     deps.onLoopChange?.(1);
     try {
       expiry();
@@ -143,22 +153,13 @@ export function createLifecycleHeartbeat(deps: HeartbeatDeps) {
         nextAt = nextHeartbeatDue(clock);
         ctx.heartbeat(checkpoint);
         deps.onHeartbeat?.('sent');
-        await heartbeatingWhile(
-          ctx,
-          checkpoint,
-          tickMs,
-          deps
-            .reportProgress({
-              lifecycleActionToken: target.lifecycleActionToken,
-              lastHeartbeatAt: clock.lastHeartbeatAt,
-              nextHeartbeatAt: Math.min(nextAt, clock.untilEpochMs),
-              sent: checkpoint.sent,
-              intervalSeconds: clock.intervalSeconds,
-            })
-            .catch((error: unknown) => {
-              ctx.log.warn('could not report heartbeat progress', { error: String(error) });
-            }),
-        );
+        report({
+          lifecycleActionToken: target.lifecycleActionToken,
+          lastHeartbeatAt: clock.lastHeartbeatAt,
+          nextHeartbeatAt: Math.min(nextAt, clock.untilEpochMs),
+          sent: checkpoint.sent,
+          intervalSeconds: clock.intervalSeconds,
+        });
       }
     } finally {
       deps.onHoldExpiry?.(loopKey, target.lifecycleHookName, undefined);

@@ -199,7 +199,8 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
       return isNoActiveLifecycleAction(error) ? notActive(checkpoint, clock) : undefined;
     }
     checkpoint.lastHeartbeatAt = Date.now();
-    await deps
+    // Not awaited: the completion's retries must not wait on Temporal (see progressReports).
+    void deps
       .reportProgress?.({
         lifecycleActionToken: target.lifecycleActionToken,
         lastHeartbeatAt: checkpoint.lastHeartbeatAt,

@@ -122,6 +122,28 @@ describe('lifecycle heartbeat activity', () => {
     );
   });
 
+  it('keeps heartbeating the hook while Temporal does not answer the reports, sending only the newest after', async () => {
+    const aws = fakeAutoScaling();
+    const reported: HeartbeatProgress[] = [];
+    let answer: () => void = () => undefined;
+    const activity = loopOver(aws, {
+      // The first report hangs, as a signal to an overloaded server does.
+      reportProgress: (p) => {
+        reported.push(p);
+        return reported.length === 1 ? new Promise<void>((resolve) => (answer = resolve)) : Promise.resolve();
+      },
+    });
+    const env = activityEnvironment();
+    const running = env.run(activity, input());
+    await waitFor(() => aws.heartbeats().length >= 5);
+    assert.equal(reported.length, 1, 'a second report went out while the first was on its way');
+    answer();
+    await waitFor(() => reported.length >= 2);
+    env.cancel();
+    await assert.rejects(running);
+    assert.ok(reported[1]!.sent >= 5, `the report after the hung one was not the newest: sent ${reported[1]!.sent}`);
+  });
+
   it('stops at HEARTBEAT_UNTIL without another call', async () => {
     const aws = fakeAutoScaling();
     const activity = loopOver(aws);

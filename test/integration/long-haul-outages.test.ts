@@ -33,6 +33,12 @@ const outageSeconds = 390;
 const hookTimeoutSeconds = 120;
 /** The Temporal server's downtime, over a heartbeat's due time. */
 const temporalDownSeconds = 90;
+/**
+ * Temporal stops answering for longer than the hook and one heartbeat interval (120 + 78 s): at least
+ * two heartbeats fall due meanwhile, and a loop that waited on Temporal after the first would let the
+ * action expire.
+ */
+const temporalStalledSeconds = 210;
 const managedTag = 'aws-node-termination-handler/managed';
 
 interface Outcome {
@@ -42,9 +48,10 @@ interface Outcome {
 
 /**
  * Terminations that live through outages on the real stack, with the defaults a user gets: the API
- * server unreachable for 6.5 minutes mid-drain, EC2's DescribeInstances throttled for as long, and
- * the Temporal server restarted mid-drain. Each completes its lifecycle action once, with the hook
- * held throughout. The three run at once, each on its own group, queue and task queue.
+ * server unreachable for 6.5 minutes mid-drain, EC2's DescribeInstances throttled for as long, the
+ * Temporal server restarted mid-drain, and the worker's connection to Temporal passing nothing for
+ * longer than the hook allows. Each completes its lifecycle action once, with the hook held
+ * throughout. They run at once, each on its own group, queue and task queue.
  */
 describe('integration: long terminations live through outages and restarts', function () {
   this.timeout(900_000);
@@ -206,6 +213,40 @@ describe('integration: long terminations live through outages and restarts', fun
   }
 
   /**
+   * The worker's connection to Temporal stops passing anything (a partition that drops packets, a
+   * server too loaded to answer) for longer than the hook allows: calls hang instead of failing. The
+   * hold runs in the worker and must not wait on Temporal meanwhile.
+   */
+  async function temporalStalled(): Promise<Outcome> {
+    const proxy = await TcpProxy.create(stackVar('TEMPORAL_ADDRESS'));
+    await proxy.up();
+    cleanups.push(() => proxy.down());
+    const svc = await service('stalled', { TEMPORAL_ADDRESS: proxy.address, NODE_TERMINATION_GRACE_PERIOD: '400' });
+    const { group, instanceId, pod, pdb } = await blockedInstance(svc.queue, true);
+    await terminateInstance(group, instanceId);
+    const handle = client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId));
+    await draining(handle);
+    proxy.stall();
+    const stalledAt = Date.now();
+    await sleep(temporalStalledSeconds * 1000);
+    proxy.flow();
+    const flowedAt = Date.now();
+    const heartbeats = await lifecycleCalls({ group: group.groupName, actions: ['RecordLifecycleActionHeartbeat'] });
+    const during = heartbeats.filter(
+      (c) => c.outcome === 'ok' && Date.parse(c.time) > stalledAt && Date.parse(c.time) < flowedAt,
+    );
+    assert.ok(
+      during.length >= 2,
+      `${during.length} heartbeats while Temporal did not answer: ${heartbeats.map((c) => `${c.time} ${c.outcome}`).join(', ')}`,
+    );
+    await kube.setPdbStatus(pdb!.metadata!.name!, { disruptionsAllowed: 1 });
+    const outage = `Temporal not answering ${Math.round((flowedAt - stalledAt) / 1000)} s`;
+    const outcome = await finish('Temporal stalled mid-drain', group, handle, outage);
+    await kube.podGone(pod.metadata!.name!);
+    return outcome;
+  }
+
+  /**
    * A late copy of the message (a DLQ redrive, a second EventBridge rule) after the termination gave
    * up: the workflow is still open for DUPLICATE_WINDOW and drops it; nothing is drained again.
    * One attempt of 20 s makes it give up soon; the window is the default.
@@ -270,6 +311,7 @@ describe('integration: long terminations live through outages and restarts', fun
     run('ec2', ec2Throttled);
     run('temporal', temporalRestart);
     run('late-copy', lateCopyAfterFailure);
+    run('stalled', temporalStalled);
   });
 
   after(async function () {
@@ -307,6 +349,11 @@ describe('integration: long terminations live through outages and restarts', fun
     const { status } = await outcome('late-copy');
     assert.equal(status.phase, 'Failed');
     assert.equal(status.attempt, 1);
+  });
+
+  it('completes once, with the hook held through it, after Temporal answered nothing for longer than the hook allows', async () => {
+    const { status } = await outcome('stalled');
+    assert.equal(status.lifecycle?.result, 'CONTINUE');
   });
 
   it('completes once, with the hook held, after the Temporal server restarted mid-drain', async () => {

@@ -2,11 +2,16 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /**
  * A TCP proxy to the stack's Temporal server that a test can take down and bring back: "Temporal is
- * unreachable" without stopping the server every other test shares. While down, its port refuses connections.
+ * unreachable" without stopping the server every other test shares. While down, its port refuses
+ * connections; while stalled, it takes connections and bytes and passes none on, as a network that
+ * drops packets does: calls neither fail nor answer until it flows again.
  */
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /** Each open connection's two directions, to cut while stalled and join again after. */
+  private readonly links = new Set<{ client: Socket; upstream: Socket }>();
+  private stalled = false;
 
   private constructor(
     readonly port: number,
@@ -40,7 +45,10 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
-      client.pipe(upstream).pipe(client);
+      const link = { client, upstream };
+      this.links.add(link);
+      client.on('close', () => this.links.delete(link));
+      if (!this.stalled) client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -49,12 +57,29 @@ export class TcpProxy {
     this.server = server;
   }
 
+  /** Passes nothing on, either way, until `flow()`; what was sent meanwhile arrives then. */
+  stall(): void {
+    this.stalled = true;
+    for (const { client, upstream } of this.links) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  flow(): void {
+    this.stalled = false;
+    for (const { client, upstream } of this.links) client.pipe(upstream).pipe(client);
+  }
+
   /** Refuses new connections and cuts the open ones, as a stopped server would. */
   async down(): Promise<void> {
     const server = this.server;
     this.server = undefined;
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
+    this.links.clear();
     if (server) await new Promise((resolve) => server.close(resolve));
   }
 }
