@@ -120,11 +120,14 @@ export async function runStarter(config: StarterConfig, options: StarterOptions)
         )
       : Promise.resolve();
     await checkQueue(context.queue, handOffTimeoutMs, logger, reach?.sqs);
-    void checkSearchAttributes(client, config.TEMPORAL_NAMESPACE, logger);
+    // Not awaited before polling; awaited before the connection closes: a call the client is still
+    // retrying when its channel closes throws from the retry's timer and takes the process down.
+    const attributesChecked = checkSearchAttributes(client, config.TEMPORAL_NAMESPACE, logger);
     await Promise.all(
       Array.from({ length: config.STARTER_POLLERS }, () => poll(context, availability, signal, reach?.sqs)),
     );
     await checking;
+    await attributesChecked;
     // Messages still held go back to the queue for another starter.
     await availability.settled();
     logger.info('starter stopped: polling ended and hand-offs in flight finished');
