@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Client, Connection } from '@temporalio/client';
@@ -169,6 +170,7 @@ export async function main(_args: string[]): Promise<number> {
       activities,
       shutdownGraceTime: `${config.SHUTDOWN_GRACE_PERIOD} seconds`,
       maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT_ACTIVITIES,
+      ...(config.WORKFLOW_CACHE_SIZE === undefined ? {} : { maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE }),
     });
     logger.info(
       {
@@ -176,6 +178,9 @@ export async function main(_args: string[]): Promise<number> {
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         dryRun: config.DRY_RUN,
+        // What the SDK chose when WORKFLOW_CACHE_SIZE is unset: it follows the heap limit.
+        workflowCacheSize: worker.options.maxCachedWorkflows,
+        heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
       },
       'worker started',
     );

@@ -37,6 +37,9 @@ describe('configuration: every bad or contradictory value stops the process with
     assert.equal(settings.managedTag, 'aws-node-termination-handler/managed');
     assert.equal(config.TEMPORAL_TASK_QUEUE, 'tnth-termination-prod-a', 'the cluster names the task queue');
     assert.equal(webhookSettings(config), undefined);
+    assert.equal(config.WORKFLOW_CACHE_SIZE, undefined, "the SDK's choice unless set");
+    assert.equal(loadConfig({ ...cluster, WORKFLOW_CACHE_SIZE: '600' }).WORKFLOW_CACHE_SIZE, 600);
+    assert.equal(loadConfig({ ...cluster, WORKFLOW_CACHE_SIZE: '' }).WORKFLOW_CACHE_SIZE, undefined);
   });
 
   it('takes NTH queue mode as the default action of every kind, an hour to undo, the common startup taints', () => {
@@ -162,6 +165,8 @@ describe('configuration: every bad or contradictory value stops the process with
     ['a drain budget that is not a count', { DRAIN_BUDGET_PER_GROUP: 'half' }, /^DRAIN_BUDGET_PER_GROUP="half": .*10%/],
     ['a percentage above 100', { DRAIN_BUDGET_PER_GROUP: '120%' }, /^DRAIN_BUDGET_PER_GROUP="120%": .*1% to 100%/],
     ['a cluster budget in percent', { DRAIN_BUDGET: '10%' }, /^DRAIN_BUDGET="10%": .*a count of nodes/],
+    ['a workflow cache of one', { WORKFLOW_CACHE_SIZE: '1' }, /^WORKFLOW_CACHE_SIZE="1": /],
+    ['a workflow cache in words', { WORKFLOW_CACHE_SIZE: 'large' }, /^WORKFLOW_CACHE_SIZE="large": /],
   ];
   for (const [what, env, expected] of cases) {
     it(`refuses ${what}`, () => {
