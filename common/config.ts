@@ -208,7 +208,7 @@ const schema = z.object({
   // run a thousand terminations at once for little memory, far beyond the SDK's default of 100.
   MAX_CONCURRENT_ACTIVITIES: int(2000, 1, 100000),
   // Workflows a worker keeps in memory between their tasks; one that is not must replay its history
-  // for its next task. Unset, the SDK's choice from the heap limit: about 30 at the chart's 512 MiB.
+  // for its next task. Unset, the SDK's choice from the heap limit: a few dozen at most in 512 MiB.
   WORKFLOW_CACHE_SIZE: z.preprocess(blankIsUnset, z.coerce.number().int().min(2).max(100000).optional()),
   STARTER_POLLERS: int(4, 1, 100),
 });
