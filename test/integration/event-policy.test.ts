@@ -195,6 +195,16 @@ describe('integration: an action per kind, undone when nothing follows; warm poo
       intervalMs: 250,
     });
     await send(spotInterruptionMessage(instanceId));
+    // The scale-in follows once the Spot interruption is in: two messages sent at once reach the
+    // workflow in either order, and this test is about the Spot interruption's escalation.
+    await waitFor(
+      'the Spot interruption to escalate the cordon',
+      async () =>
+        (await phaseOf(instanceId))?.decisions.some((d) =>
+          d.startsWith('escalated from cordon to drain by spot-interruption'),
+        ),
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     await terminateInstance(group, instanceId);
 
     const done = await waitFor(
