@@ -110,8 +110,11 @@ const activities = {
   },
 };
 const taskQueue = uniqueTaskQueue('bench-terminations');
+/** As the worker's WORKFLOW_CACHE_SIZE: unset, the SDK's choice from the heap limit. */
+const cacheSize = process.env.BENCH_WORKFLOW_CACHE_SIZE ? Number(process.env.BENCH_WORKFLOW_CACHE_SIZE) : undefined;
 const worker = await testWorker(native, taskQueue, activities, {
   maxConcurrentActivityTaskExecutions: maxConcurrentActivities,
+  ...(cacheSize === undefined ? {} : { maxCachedWorkflows: cacheSize }),
 });
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
@@ -270,6 +273,7 @@ console.log(
       peakHeartbeatLoops: rec.maxHeartbeatsRunning,
       heartbeatLoopsLeft: rec.heartbeatsRunning,
       completions: completions.size,
+      workflowCacheSize: worker.options.maxCachedWorkflows,
       peakWorkerRssMiB: Math.round(peakRss / 2 ** 20),
       peakWorkerKiBPerTerminationInFlight: Math.round(peakRss / 1024 / terminations),
       perTermination: {

@@ -91,6 +91,11 @@ export interface HeartbeatProgress {
   /** Successful calls by this activity, across its own retries. */
   sent: number;
   intervalSeconds: number;
+  /**
+   * The heartbeats this report stands for: 1, more when reports were dropped while another was on
+   * its way (activities/aws/progress-reports.ts). Absent (reports of earlier releases): 1.
+   */
+  heartbeats?: number;
 }
 
 export type HeartbeatEnd = 'heartbeat-until-reached' | 'action-not-active';

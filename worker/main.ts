@@ -77,6 +77,7 @@ export async function main(_args: string[]): Promise<number> {
   const nativeConnection = await NativeConnection.connect(connectionOptions);
   const clientConnection = await Connection.connect(connectionOptions);
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const reportsInFlight = new Set<Promise<unknown>>();
   const servers = [];
   let stopTagged: (() => void) | undefined;
   const checks = new AbortController();
@@ -99,10 +100,17 @@ export async function main(_args: string[]): Promise<number> {
       reportHeartbeat: async (progress) => {
         const execution = Context.current().info.workflowExecution;
         if (!execution) return;
-        // A report is worth little once the next heartbeat is due: it gives up rather than queue behind it.
-        await client.connection.withDeadline(Date.now() + 15_000, () =>
+        // A report is worth little once the next heartbeat is due: it gives up rather than queue
+        // behind it. 10 s, and its last retry's wait, fit the 15 s the pod has after the grace period.
+        const sending = client.connection.withDeadline(Date.now() + 10_000, () =>
           client.workflow.getHandle(execution.workflowId, execution.runId).signal(heartbeatRecordedSignal, progress),
         );
+        reportsInFlight.add(sending);
+        try {
+          await sending;
+        } finally {
+          reportsInFlight.delete(sending);
+        }
       },
     });
     // The HTTP servers come first: a port in use fails the start before a worker holds the connection.
@@ -192,6 +200,9 @@ export async function main(_args: string[]): Promise<number> {
     checks.abort();
     await Promise.all(loops);
     for (const server of servers) server.close();
+    // Reports outlive their loops (they are not awaited there): a call the client still retries when
+    // its channel closes throws from the retry's timer and takes the process down.
+    await Promise.allSettled([...reportsInFlight]);
     await clientConnection.close();
     await nativeConnection.close();
   }

@@ -191,8 +191,9 @@ export class LifecycleHolds {
     const hold = this.holds.find((h) => h.target.lifecycleActionToken === progress.lifecycleActionToken);
     if (!hold) return;
     hold.lastHeartbeatAt = Math.max(hold.lastHeartbeatAt ?? 0, progress.lastHeartbeatAt);
-    hold.status.heartbeatsSent += 1;
-    this.state.status.heartbeatsSent += 1;
+    const heartbeats = progress.heartbeats ?? 1;
+    hold.status.heartbeatsSent += heartbeats;
+    this.state.status.heartbeatsSent += heartbeats;
     this.refresh(hold);
   }
 

@@ -142,6 +142,11 @@ describe('lifecycle heartbeat activity', () => {
     env.cancel();
     await assert.rejects(running);
     assert.ok(reported[1]!.sent >= 5, `the report after the hung one was not the newest: sent ${reported[1]!.sent}`);
+    assert.equal(
+      reported[0]!.heartbeats! + reported[1]!.heartbeats!,
+      reported[1]!.sent,
+      'the reports together do not count every heartbeat',
+    );
   });
 
   it('stops at HEARTBEAT_UNTIL without another call', async () => {

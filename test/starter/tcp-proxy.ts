@@ -69,6 +69,8 @@ export class TcpProxy {
   }
 
   flow(): void {
+    // Piping a link twice would write every chunk twice.
+    if (!this.stalled) return;
     this.stalled = false;
     for (const { client, upstream } of this.links) client.pipe(upstream).pipe(client);
   }
@@ -80,6 +82,7 @@ export class TcpProxy {
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
     this.links.clear();
+    this.stalled = false;
     if (server) await new Promise((resolve) => server.close(resolve));
   }
 }
