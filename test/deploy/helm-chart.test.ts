@@ -150,6 +150,7 @@ describe('deploy/helm/tnth: the Helm chart, rendered by `helm template`', functi
       'config.LIFECYCLE_HOOK_NAMES=tnth-drain',
       'config.DRAIN_BUDGET_PER_GROUP=10%',
       'config.DRAIN_BUDGET=5',
+      'config.WORKFLOW_CACHE_SIZE=500',
     ]);
     const names = new Set(
       ['worker', 'starter'].flatMap((c) => (container(deployment(everything, c)).env ?? []).map((e) => e.name)),

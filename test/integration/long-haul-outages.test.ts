@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { statusQuery, terminationWorkflowId } from '../../common/names.js';
+import {
+  drainBudgetStatusQuery,
+  drainBudgetWorkflowId,
+  statusQuery,
+  terminationWorkflowId,
+} from '../../common/names.js';
 import { finishedPhases, type TerminationStatus } from '../../common/status.js';
 import {
   awsClients,
@@ -19,6 +24,7 @@ import {
 import { DeleteQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { injectFault, lifecycleCalls } from '../helpers/emulator.js';
 import { checkHold } from '../helpers/hold-report.js';
+import { activitySpans } from '../helpers/history.js';
 import { nodeWithPod } from '../helpers/instance-node.js';
 import { KubeFixture } from '../helpers/kube.js';
 import { prebuiltBundle, startService, type Service } from '../helpers/service.js';
@@ -213,6 +219,76 @@ describe('integration: long terminations live through outages and restarts', fun
   }
 
   /**
+   * A live drain budget (`DRAIN_BUDGET=1`) across a restart of its Temporal server: one termination
+   * holds the place, its drain blocked by a PDB, while another waits in line. After the restart the
+   * book still names both; the holder's drain ends and gives the place to the waiter; the two drains
+   * never ran at once and both hooks were held throughout.
+   */
+  async function budgetThroughTemporalRestart(): Promise<Outcome> {
+    const server = await OwnTemporal.start();
+    cleanups.push(() => server.stop());
+    const svc = await service('budget-restart', {
+      TEMPORAL_ADDRESS: server.address,
+      TEMPORAL_NAMESPACE: 'default',
+      DRAIN_BUDGET: '1',
+      NODE_TERMINATION_GRACE_PERIOD: '300',
+    });
+    const holder = await blockedInstance(svc.queue, true);
+    const waiter = await blockedInstance(svc.queue, false);
+    let own = await server.client();
+    const handleOf = (instanceId: string) =>
+      own.client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId));
+    const budgetStatus = () =>
+      own.client.workflow.getHandle(drainBudgetWorkflowId(testCluster)).query(drainBudgetStatusQuery);
+    await terminateInstance(holder.group, holder.instanceId);
+    await draining(handleOf(holder.instanceId));
+    await terminateInstance(waiter.group, waiter.instanceId);
+    await waitFor(
+      'the second termination to wait for the place',
+      async () => {
+        const status = await handleOf(waiter.instanceId)
+          .query(statusQuery)
+          .catch(() => undefined);
+        return status?.phase === 'WaitingForBudget';
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+    await own.connection.close();
+    await server.stop();
+    const downAt = Date.now();
+    await sleep(temporalDownSeconds * 1000);
+    await server.restart();
+    const outage = `Temporal down ${Math.round((Date.now() - downAt) / 1000)} s`;
+    own = await server.client();
+    cleanups.push(() => own.connection.close());
+    // The budget workflow answers once the worker has polled the restarted server again.
+    const after = await waitFor('the budget workflow to answer', () => budgetStatus().catch(() => undefined), {
+      timeoutMs: 60_000,
+      intervalMs: 1_000,
+    });
+    assert.deepEqual(
+      [after.holders.map((h) => h.instanceId), after.waiters.map((w) => w.instanceId)],
+      [[holder.instanceId], [waiter.instanceId]],
+      'the budget after the restart',
+    );
+    await kube.setPdbStatus(holder.pdb!.metadata!.name!, { disruptionsAllowed: 1 });
+    const first = await finish('budget holder, Temporal restarted', holder.group, handleOf(holder.instanceId), outage);
+    const second = await finish('budget waiter, Temporal restarted', waiter.group, handleOf(waiter.instanceId), outage);
+    const drainsOf = async (instanceId: string) =>
+      (await activitySpans(handleOf(instanceId))).filter((s) => s.type === 'drainNode');
+    const [held, waited] = [await drainsOf(holder.instanceId), await drainsOf(waiter.instanceId)];
+    const holderEnd = Math.max(...held.map((s) => s.closedAt ?? Infinity));
+    assert.ok(
+      waited.every((s) => s.scheduledAt >= holderEnd),
+      'the waiter drained while the holder still held the only place',
+    );
+    const end = await budgetStatus();
+    assert.deepEqual([end.holders, end.waiters, end.holdersReclaimed], [[], [], 0], 'places left or reclaimed');
+    await kube.podGone(holder.pod.metadata!.name!);
+    return { status: second.status, figures: `${first.figures}\n      ${second.figures}` };
+  }
+
+  /**
    * The worker's connection to Temporal stops passing anything (a partition that drops packets, a
    * server too loaded to answer) for longer than the hook allows: calls hang instead of failing. The
    * hold runs in the worker and must not wait on Temporal meanwhile.
@@ -226,6 +302,22 @@ describe('integration: long terminations live through outages and restarts', fun
     await terminateInstance(group, instanceId);
     const handle = client.workflow.getHandle(terminationWorkflowId(testCluster, instanceId));
     await draining(handle);
+    // The drain attempt's own loop running in the worker: this is about a hold under way. (Between
+    // two phases no loop runs until Temporal starts the next one; see the README's long terminations.)
+    await waitFor(
+      "the drain attempt's heartbeat loop to run",
+      async () => {
+        const { raw } = await handle.describe();
+        const running = (type: string) =>
+          raw.pendingActivities?.some(
+            (a) =>
+              a.activityType?.name === type &&
+              a.state === proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+          );
+        return running('drainNode') && running('lifecycleHeartbeat');
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     proxy.stall();
     const stalledAt = Date.now();
     await sleep(temporalStalledSeconds * 1000);
@@ -312,6 +404,7 @@ describe('integration: long terminations live through outages and restarts', fun
     run('temporal', temporalRestart);
     run('late-copy', lateCopyAfterFailure);
     run('stalled', temporalStalled);
+    run('budget', budgetThroughTemporalRestart);
   });
 
   after(async function () {
@@ -354,6 +447,11 @@ describe('integration: long terminations live through outages and restarts', fun
   it('completes once, with the hook held through it, after Temporal answered nothing for longer than the hook allows', async () => {
     const { status } = await outcome('stalled');
     assert.equal(status.lifecycle?.result, 'CONTINUE');
+  });
+
+  it('keeps the holder and the waiter of a drain budget through a Temporal restart, one drain at a time, both hooks held', async () => {
+    const { status } = await outcome('budget');
+    assert.equal(status.drainBudget?.state, 'released');
   });
 
   it('completes once, with the hook held, after the Temporal server restarted mid-drain', async () => {
