@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { bundlerOptions, workflowsPath } from '../../worker/workflow-bundle.js';
 import { awsClients, createQueue, uniqueName, type QueueRef } from './aws.js';
@@ -69,6 +70,23 @@ export async function startService(name: string, env: Record<string, string>): P
       await Promise.all([service.starter.stop(), ...service.workers.map((w) => w.stop())]);
     },
   };
-  service.startWorker();
+  await polling(service.startWorker(), name);
   return service;
+}
+
+/**
+ * Resolves once the worker runs (its `worker started` line, then it polls); fails with what it said if
+ * it exits first. A test's terminations start after it: at the suite's start, with every mocha beside
+ * it compiling and bundling, a worker took 50 s to take its first task, and every 60 s hook of the
+ * test expired before a workflow could hold it (CI, the drain-budget test).
+ */
+async function polling(worker: TnthProcess, name: string): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (!worker.logs().some((line) => line.msg === 'worker started')) {
+    if (worker.child.exitCode !== null) {
+      throw new Error(`the ${name} worker exited (${worker.child.exitCode}) before it started:\n${worker.output()}`);
+    }
+    if (Date.now() > deadline) throw new Error(`the ${name} worker did not start in 180 s:\n${worker.output()}`);
+    await sleep(200);
+  }
 }
