@@ -138,6 +138,8 @@ async function fleet(kube: KubeFixture, aws: AwsClients, service: Service, count
     desiredCapacity: count,
     tags: { [managedTag]: 'true' },
     queue: service.queue,
+    // The service's starter runs by now (startService waits for it) and takes the hook's test notification.
+    drainTestNotification: false,
   });
   const nodes = await Promise.all(
     group.instanceIds.map(async (instanceId) => {
