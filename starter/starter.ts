@@ -62,6 +62,10 @@ export async function runStarter(config: StarterConfig, options: StarterOptions)
     // A call that hangs must not hold the pollers or the keeping of held messages: long polls take 20 s.
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
   });
+  // The search-attribute check, awaited before the connection closes however the starter ends: a
+  // call the client is still retrying when its channel closes throws from the retry's timer and
+  // takes the process down. It never rejects.
+  let attributesChecked: Promise<void> = Promise.resolve();
   try {
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const handOffTimeoutMs = options.handOffTimeoutMs ?? 10_000;
@@ -120,19 +124,18 @@ export async function runStarter(config: StarterConfig, options: StarterOptions)
         )
       : Promise.resolve();
     await checkQueue(context.queue, handOffTimeoutMs, logger, reach?.sqs);
-    // Not awaited before polling; awaited before the connection closes: a call the client is still
-    // retrying when its channel closes throws from the retry's timer and takes the process down.
-    const attributesChecked = checkSearchAttributes(client, config.TEMPORAL_NAMESPACE, logger);
+    // Not awaited before polling.
+    attributesChecked = checkSearchAttributes(client, config.TEMPORAL_NAMESPACE, logger);
     await Promise.all(
       Array.from({ length: config.STARTER_POLLERS }, () => poll(context, availability, signal, reach?.sqs)),
     );
     await checking;
-    await attributesChecked;
     // Messages still held go back to the queue for another starter.
     await availability.settled();
     logger.info('starter stopped: polling ended and hand-offs in flight finished');
   } finally {
     sqs.destroy();
+    await attributesChecked;
     await connection.close();
   }
 }
