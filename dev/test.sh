@@ -21,6 +21,8 @@ slow=(test/integration/hook-held-matrix.test.ts test/starter/intake-outage.test.
   test/integration/worker-on-drained-node.test.ts test/kubernetes/drain-cases.test.ts test/integration/drain-budget.test.ts
   test/workflows/drain-budget.test.ts test/integration/metrics-blocked-drain.test.ts)
 logs=$(mktemp -d)
+export TNTH_FAILURES_FILE="$logs/failures"
+: >"$TNTH_FAILURES_FILE"
 pids=()
 names=()
 for file in "${slow[@]}"; do
@@ -37,11 +39,26 @@ mocha "${ignore[@]}" 'test/workflows/**/*.test.ts' >"$logs/test_workflows.log" 2
 pids+=($!)
 names+=("test/workflows")
 status=0
-mocha "${ignore[@]}" --ignore 'test/workflows/**' 'test/**/*.test.ts' || status=$?
+code=0
+mocha "${ignore[@]}" --ignore 'test/workflows/**' 'test/**/*.test.ts' || code=$?
+if ((code != 0)); then
+  status=1
+  echo "the rest (test/**, this output's first part): its mocha exited with $code" >>"$TNTH_FAILURES_FILE"
+fi
 for i in "${!names[@]}"; do
-  wait "${pids[$i]}" || status=1
+  code=0
+  wait "${pids[$i]}" || code=$?
+  if ((code != 0)); then
+    status=1
+    echo "${names[$i]}: its mocha exited with $code" >>"$TNTH_FAILURES_FILE"
+  fi
   echo "==== ${names[$i]} (run beside the rest)"
   cat "$logs/${names[$i]//\//_}.log"
 done
+# Named again last, so the end of the output says what failed whichever part it was in.
+if [[ -s "$TNTH_FAILURES_FILE" ]]; then
+  echo "==== failed"
+  cat "$TNTH_FAILURES_FILE"
+fi
 rm -rf "$logs"
 exit "$status"
