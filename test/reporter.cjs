@@ -12,7 +12,9 @@ class TnthReporter extends Spec {
     const failuresFile = process.env.TNTH_FAILURES_FILE;
     runner.on('fail', (test, error) => {
       if (!failuresFile) return;
-      const message = String((error && error.message) || error).split('\n')[0].slice(0, 300);
+      const message = String((error && error.message) || error)
+        .split('\n')[0]
+        .slice(0, 300);
       appendFileSync(failuresFile, `${test.fullTitle()}\n    ${message}\n`);
     });
     runner.once('end', () => {
