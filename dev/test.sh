@@ -21,6 +21,13 @@ slow=(test/integration/hook-held-matrix.test.ts test/starter/intake-outage.test.
   test/integration/worker-on-drained-node.test.ts test/kubernetes/drain-cases.test.ts test/integration/drain-budget.test.ts
   test/workflows/drain-budget.test.ts test/integration/metrics-blocked-drain.test.ts)
 logs=$(mktemp -d)
+# One workflow bundle for the whole suite (test/helpers/processes.ts), as the Docker image builds one:
+# otherwise each mocha and each worker process would run webpack at its start.
+export TNTH_TEST_WORKFLOW_BUNDLE="$logs/workflow-bundle.js"
+node --import tsx bin/bundle-workflows.ts "$TNTH_TEST_WORKFLOW_BUNDLE" >"$logs/bundle.log" 2>&1 || {
+  cat "$logs/bundle.log"
+  exit 1
+}
 export TNTH_FAILURES_FILE="$logs/failures"
 : >"$TNTH_FAILURES_FILE"
 pids=()

@@ -14,11 +14,30 @@ export interface TnthProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs `tnth <subcommand>` from source as a child process, as a user would run the service. */
+/**
+ * The workflow bundle dev/test.sh builds once for the whole suite (TNTH_TEST_WORKFLOW_BUNDLE), as the
+ * Docker image builds one: without it every worker process and test process would run webpack at its
+ * start, a few CPU-seconds each, most of them in the suite's first minutes, when its slowest tests
+ * start their terminations. Unset when a test runs alone.
+ */
+export function suiteWorkflowBundle(): string | undefined {
+  return process.env.TNTH_TEST_WORKFLOW_BUNDLE || undefined;
+}
+
+/**
+ * Runs `tnth <subcommand>` from source as a child process, as a user would run the service. A worker
+ * gets the suite's workflow bundle unless `env` names WORKFLOW_BUNDLE_PATH itself (empty: it bundles
+ * from source at start, as `npm run dev` does).
+ */
 export function startTnth(subcommand: string, env: Record<string, string>, args: string[] = []): TnthProcess {
+  const suiteBundle = suiteWorkflowBundle();
+  const bundle =
+    subcommand === 'worker' && suiteBundle && !('WORKFLOW_BUNDLE_PATH' in env)
+      ? { WORKFLOW_BUNDLE_PATH: suiteBundle }
+      : {};
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/tnth.ts', subcommand, ...args], {
     cwd: root,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...bundle, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,14 +1,14 @@
 // The service as a user runs it, for whole-stack tests that run many at once: a worker and a starter
 // as processes, on a queue and a task queue of their own, sharing one prebuilt workflow bundle (so a
 // replacement worker starts in seconds); the worker can be killed and replaced.
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { bundlerOptions, workflowsPath } from '../../worker/workflow-bundle.js';
 import { awsClients, createQueue, uniqueName, type QueueRef } from './aws.js';
-import { startTnth, type TnthProcess } from './processes.js';
+import { startTnth, suiteWorkflowBundle, type TnthProcess } from './processes.js';
 import { stackVar } from './stack-env.js';
 import { uniqueTaskQueue } from './temporal.js';
 
@@ -24,10 +24,15 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-/** Builds the workflow bundle once, into a temporary file, for WORKFLOW_BUNDLE_PATH. */
+/**
+ * The workflow bundle in a temporary file of the caller's, for WORKFLOW_BUNDLE_PATH: a copy of the
+ * suite's (dev/test.sh builds it once), or built here when a test runs alone.
+ */
 export async function prebuiltBundle(): Promise<string> {
   const path = join(tmpdir(), `${uniqueName('tnth-bundle')}.js`);
-  writeFileSync(path, (await bundleWorkflowCode({ workflowsPath, ...bundlerOptions })).code);
+  const suite = suiteWorkflowBundle();
+  if (suite) copyFileSync(suite, path);
+  else writeFileSync(path, (await bundleWorkflowCode({ workflowsPath, ...bundlerOptions })).code);
   return path;
 }
 
@@ -80,7 +85,7 @@ export async function startService(name: string, env: Record<string, string>): P
  * it compiling and bundling, a worker took 50 s to take its first task, and every 60 s hook of the
  * test expired before a workflow could hold it (CI, the drain-budget test).
  */
-async function polling(worker: TnthProcess, name: string): Promise<void> {
+export async function polling(worker: TnthProcess, name: string): Promise<void> {
   const deadline = Date.now() + 180_000;
   while (!worker.logs().some((line) => line.msg === 'worker started')) {
     if (worker.child.exitCode !== null) {

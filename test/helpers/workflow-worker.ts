@@ -3,17 +3,25 @@ import {
   Worker,
   type NativeConnection,
   type WorkerOptions,
-  type WorkflowBundleWithSourceMap,
+  type WorkflowBundle,
 } from '@temporalio/worker';
+import { readFile } from 'node:fs/promises';
 import { bundlerOptions, workflowsPath } from '../../worker/workflow-bundle.js';
 import { heartbeatFlushInterval } from '../../worker/options.js';
+import { suiteWorkflowBundle } from './processes.js';
 import { stackVar } from './stack-env.js';
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let bundle: Promise<WorkflowBundle> | undefined;
 
-/** The workflows bundled once per test process; each Worker.create would bundle again otherwise. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, ...bundlerOptions, logger: quietLogger });
+/**
+ * The workflows bundled once per test process (each Worker.create would bundle again otherwise): the
+ * suite's bundle when dev/test.sh built one.
+ */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  const suite = suiteWorkflowBundle();
+  bundle ??= suite
+    ? readFile(suite, 'utf8').then((code) => ({ code }))
+    : bundleWorkflowCode({ workflowsPath, ...bundlerOptions, logger: quietLogger });
   return bundle;
 }
 

@@ -77,7 +77,9 @@ describe('integration: an ASG scale-in on the whole stack (worker, starter, emul
       PROMETHEUS_SERVER_PORT: String(metricsPort),
       ENABLE_OUT_OF_SERVICE_TAINT: 'true',
     };
-    worker = startTnth('worker', env);
+    // This worker bundles its workflows from source at start, as `npm run dev` does; the suite's other
+    // workers take its prebuilt bundle, as the Docker image's do.
+    worker = startTnth('worker', { ...env, WORKFLOW_BUNDLE_PATH: '' });
     starter = startTnth('starter', { ...env, PROMETHEUS_SERVER_PORT: String(metricsPort + 1000) });
   });
 

@@ -24,7 +24,7 @@ import { injectFault, lifecycleCalls, type InjectedFault } from '../helpers/emul
 import { checkHold, type HoldReport } from '../helpers/hold-report.js';
 import { nodeWithPod } from '../helpers/instance-node.js';
 import { KubeFixture } from '../helpers/kube.js';
-import { prebuiltBundle, startService, type Service } from '../helpers/service.js';
+import { polling, prebuiltBundle, startService, type Service } from '../helpers/service.js';
 import { stackClient } from '../helpers/temporal.js';
 import { testCluster } from '../helpers/stack-env.js';
 
@@ -48,6 +48,8 @@ interface RowContext {
   drainResumed(attempt: number): Promise<void>;
   /** Epoch ms of the first successful ASG heartbeat after `since`. */
   heartbeatAfter(since: number, timeoutMs?: number): Promise<number>;
+  /** Once a killed worker's replacement runs: when, after the kill. */
+  replacementRan?: string;
 }
 
 interface Row {
@@ -170,7 +172,14 @@ describe('integration: the lifecycle action is held from the notice to its compl
             return next && Date.parse(next.time);
           },
           { timeoutMs, intervalMs: 250 },
-        ),
+        ).catch(async (error: unknown) => {
+          const calls = await lifecycleCalls({ group: group.groupName });
+          const { raw } = await handle.describe();
+          const pending = raw.pendingActivities?.map((a) => [a.activityType?.name, a.state, a.attempt]);
+          throw new Error(
+            `${String(error)}; ${ctx.replacementRan ?? 'no replacement worker ran'}; pending activities ${JSON.stringify(pending)}; lifecycle calls ${JSON.stringify(calls.map((c) => [c.time, c.action, c.outcome]))}`,
+          );
+        }),
     };
     try {
       await terminateInstance(group, instanceId);
@@ -223,7 +232,14 @@ describe('integration: the lifecycle action is held from the notice to its compl
       old.child.kill('SIGKILL');
       await old.exited;
       await sleep(10_000);
-      ctx.service.startWorker();
+      // How long the replacement took to run says whether a missing heartbeat is the hold's fault:
+      // the hold allows for a replacement polling within about 40 s of the loss.
+      const replacement = ctx.service.startWorker();
+      void polling(replacement, `${ctx.group.groupName} replacement`).then(
+        () =>
+          (ctx.replacementRan = `the replacement worker ran ${((Date.now() - lostAt) / 1000).toFixed(1)} s after the kill`),
+        (error: unknown) => (ctx.replacementRan = String(error).slice(0, 500)),
+      );
     } else {
       // A rollout: the new worker is up, the old one drains for SHUTDOWN_GRACE_PERIOD and exits.
       ctx.service.startWorker();
@@ -352,23 +368,27 @@ describe('integration: the lifecycle action is held from the notice to its compl
   const matrix = [...rows(60), ...rows(120)];
 
   before(async function () {
-    this.timeout(180_000);
+    // The services start together; at the suite's start, beside every other mocha starting, one
+    // worker alone has taken 40 s to run.
+    this.timeout(300_000);
     ({ client, connection } = await stackClient());
     await kube.ensureNamespace();
     bundlePath = await prebuiltBundle();
-    [defaults, tooLongInterval] = await Promise.all([
+    // Their attempts are long enough to outlast the loss (a rollout waits SHUTDOWN_GRACE_PERIOD,
+    // a killed worker's activity waits for its heartbeat timeout), so the retried drain finds its
+    // attempt still running: what a rollout must not turn into a failed attempt.
+    const own = ['c60', 'c120', 'd60', 'd120'];
+    const started = await Promise.all([
       startHoldService('defaults', {
         ENABLE_PROMETHEUS_SERVER: 'true',
         PROMETHEUS_SERVER_PORT: String(19600 + Math.floor(Math.random() * 300) * 2),
       }),
       startHoldService('interval', { HEARTBEAT_INTERVAL: '300', EMIT_KUBERNETES_EVENTS: 'true' }),
+      ...own.map((name) => startHoldService(name, { NODE_TERMINATION_GRACE_PERIOD: '600' })),
     ]);
-    // Their attempts are long enough to outlast the loss (a rollout waits SHUTDOWN_GRACE_PERIOD,
-    // a killed worker's activity waits for its heartbeat timeout), so the retried drain finds its
-    // attempt still running: what a rollout must not turn into a failed attempt.
-    for (const name of ['c60', 'c120', 'd60', 'd120']) {
-      ownServices.set(name, await startHoldService(name, { NODE_TERMINATION_GRACE_PERIOD: '600' }));
-    }
+    defaults = started[0]!;
+    tooLongInterval = started[1]!;
+    own.forEach((name, i) => ownServices.set(name, started[i + 2]!));
     // Every row at once; each `it` below waits for its own.
     for (const [name, row] of matrix) {
       outcomes.set(

@@ -153,6 +153,7 @@ describe('integration: /metrics and the alert rules during a drain a PodDisrupti
     assert.ok(status.heartbeatsSent >= 2);
     assert.equal(status.phase, 'Draining', 'still the first attempt (NODE_TERMINATION_GRACE_PERIOD 120 s)');
 
+    const releasedAt = recording.scrapes;
     await kube.setPdbStatus(pdb.metadata!.name!, { disruptionsAllowed: 1 });
     // The workflow stays open for DUPLICATE_WINDOW (600 s) once Done: its phase says it is finished.
     const handle = client.workflow.getHandle(terminationWorkflowId(cluster, instanceId));
@@ -183,16 +184,19 @@ describe('integration: /metrics and the alert rules during a drain a PodDisrupti
       'Draining while blocked',
     );
     assert.equal(phase.at(-1), 0);
-    // Blocked pods: 1 from the first refused round until the budget allowed the eviction.
+    // Blocked pods: 1 from the first refused round until the budget allowed the eviction (a scrape
+    // the loaded machine failed to answer in time has no value, as in Prometheus).
     const blocked = recording.values('tnth_drain_pods_blocked_by_budget')[0]!;
+    const whileBlocked = blocked.slice(blockedAt, releasedAt);
     assert.ok(
-      blocked.slice(blockedAt, doneAt - 5).every((v) => v === 1),
-      'one pod blocked throughout',
+      whileBlocked.every((v) => v === 1 || v === undefined) &&
+        whileBlocked.filter((v) => v === 1).length >= whileBlocked.length * 0.8,
+      `one pod blocked throughout, scrapes ${blockedAt} to ${releasedAt}: ${JSON.stringify(whileBlocked)}`,
     );
     assert.equal(blocked.at(-1), 0);
     // Hook time left: falls by a second a second, rises at each heartbeat, never near expiry.
     const left = recording.values('tnth_lifecycle_hook_seconds_left', { hook: group.hookName })[0]!;
-    const held = left.slice(blockedAt, doneAt - 5).filter((v): v is number => v !== undefined);
+    const held = left.slice(blockedAt, releasedAt).filter((v): v is number => v !== undefined);
     const margin = hookTimeoutSeconds - interval;
     assert.ok(
       Math.min(...held) >= margin - 3,
