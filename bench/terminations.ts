@@ -19,6 +19,7 @@ import type { LifecycleTarget } from '../common/lifecycle.js';
 import { heartbeatRecordedSignal, interruptionSignal, workflowTypes } from '../common/names.js';
 import type { LifecycleResult } from '../common/settings.js';
 import type { TerminationStatus } from '../common/status.js';
+import { startAttributes } from '../starter/hand-off.js';
 import { asgTerminateEvent } from '../test/helpers/events.js';
 import { loadStackEnv, stackVar } from '../test/helpers/stack-env.js';
 import { stackClient, uniqueTaskQueue } from '../test/helpers/temporal.js';
@@ -34,6 +35,7 @@ const sampled = Number(process.env.BENCH_HISTORIES ?? 100);
 /** Starts in flight at once: enough to keep the dev server busy without queueing thousands of RPCs. */
 const startConcurrency = 64;
 const maxConcurrentActivities = 2_000;
+const benchCluster = 'bench';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -135,6 +137,8 @@ async function runBatch(count: number, options: { failFirst: boolean }) {
             args: [{ instanceId: event.instanceId }],
             signal: interruptionSignal,
             signalArgs: [event],
+            // As the starter starts it.
+            typedSearchAttributes: startAttributes(benchCluster, event),
           });
           return { handle, at: performance.now() };
         }),
@@ -215,13 +219,17 @@ async function costPerTermination(handles: WorkflowHandle[]) {
         0,
       ),
     );
-    add('localActivities', count(events, 'markerRecordedEventAttributes'));
+    // A marker is a local activity's result or a patch (its marker is no action, but the upsert of
+    // TemporalChangeVersion that comes with it is one, counted among the upserts).
+    const isLocalActivity = (e: HistoryEvent) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity';
+    add('localActivities', events.filter(isLocalActivity).length);
+    add('patchMarkers', count(events, 'markerRecordedEventAttributes') - events.filter(isLocalActivity).length);
     // Every local activity completed in one workflow task counts once (Temporal Cloud's rule).
     let tasksWithMarkers = 0;
     let markerInTask = false;
     for (const event of events) {
       if (event.workflowTaskCompletedEventAttributes) markerInTask = false;
-      if (event.markerRecordedEventAttributes && !markerInTask) {
+      if (isLocalActivity(event) && !markerInTask) {
         tasksWithMarkers += 1;
         markerInTask = true;
       }

@@ -16,7 +16,7 @@ case $cmd in
   test) exec bash dev/test.sh "$@" ;;
   lint) exec bash dev/lint.sh "$@" ;;
   build) exec tsc -p tsconfig.build.json ;;
-  record-histories) exec node --import tsx test/histories/record.ts ;;
+  record-histories) exec node --import tsx test/histories/record.ts "$@" ;;
   bench) exec node --import tsx "bench/$1.ts" ;;
   *) echo "dev/run.sh: unknown command '$cmd'" >&2; exit 2 ;;
 esac

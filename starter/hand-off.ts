@@ -23,14 +23,7 @@ export function temporalHandOff(
   return async (event) => {
     const { workflowType, workflowId, legacyWorkflowId } = workflowFor(cluster, event);
     if (await handedToLegacy(client, legacyWorkflowId, event, timeoutMs)) return;
-    const attributes: SearchAttributePair[] = [
-      { key: searchAttributes.clusterName, value: cluster },
-      { key: searchAttributes.instanceId, value: event.instanceId },
-      { key: searchAttributes.interruptionKind, value: event.kind },
-    ];
-    if ('autoScalingGroupName' in event) {
-      attributes.push({ key: searchAttributes.autoScalingGroupName, value: event.autoScalingGroupName });
-    }
+    const attributes = startAttributes(cluster, event);
     const input: WorkflowInput = { instanceId: event.instanceId };
     await client.connection.withDeadline(Date.now() + timeoutMs, () =>
       client.workflow.signalWithStart(workflowType, {
@@ -53,6 +46,22 @@ export function temporalHandOff(
       }),
     );
   };
+}
+
+/**
+ * The search attributes a workflow starts with: what the event says. The workflow sets the others
+ * (NodeName, TerminationPhase) as it learns them, and these again only if they change.
+ */
+export function startAttributes(cluster: string, event: InterruptionEvent): SearchAttributePair[] {
+  const attributes: SearchAttributePair[] = [
+    { key: searchAttributes.clusterName, value: cluster },
+    { key: searchAttributes.instanceId, value: event.instanceId },
+    { key: searchAttributes.interruptionKind, value: event.kind },
+  ];
+  if ('autoScalingGroupName' in event) {
+    attributes.push({ key: searchAttributes.autoScalingGroupName, value: event.autoScalingGroupName });
+  }
+  return attributes;
 }
 
 /** How long the answer "the old task queue has workers" is trusted. */

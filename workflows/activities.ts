@@ -1,4 +1,10 @@
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { drainFailedTypes, permanentFailureTypes } from '../common/failures.js';
 import { activityHeartbeatTimeoutSeconds } from '../common/lifecycle.js';
@@ -39,13 +45,48 @@ export const calls = proxyActivities<Activities>({
 
 /**
  * Reading a hook's timeouts when its action is first seen: a few quick tries, since the hold cannot
- * wait long for it; when it fails the hold assumes the shortest hook AWS allows.
+ * wait long for it; when it fails the hold assumes the shortest hook AWS allows. An activity, not a
+ * local one: it runs in the hold's cancellation scope, which a phase that ends first cancels, and a
+ * local activity cancelled in flight fails the workflow task with a nondeterminism error in this SDK
+ * (1.24: "Invalid transition in state machine", the not-managed path of the workflow tests).
  */
 export const { describeLifecycleHook } = proxyActivities<Activities>({
   // At most about 18 s (three tries of 5 s, 1 s and 2 s apart) before the hold falls back.
   startToCloseTimeout: '5 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
 });
+
+/**
+ * Histories from this patch on run the short reads and notes below as local activities, inside the
+ * workflow task that asks for them: one marker in the history instead of an activity's three events
+ * and the workflow task that takes its result (#15). Histories recorded before it replay as they ran.
+ */
+export const leanHistoryPatch = 'lean-history';
+
+/** The activities, or the same ones as local activities once `leanHistoryPatch` applies. */
+function shortCalls<T>(remote: T, local: T): T {
+  return patched(leanHistoryPatch) ? local : remote;
+}
+
+/**
+ * Runs a local activity where no cancellation reaches it (see `describeLifecycleHook`): each is a short read or note,
+ * and a cancel that comes meanwhile takes effect at the next step.
+ */
+export function uncancellable<T>(call: () => Promise<T>): Promise<T> {
+  return CancellationScope.nonCancellable(call);
+}
+
+const settingsOptions = { startToCloseTimeout: '30 seconds' } as const;
+
+/** The worker's settings, read once per termination (its first run) and carried on. */
+export const settingsReads = () =>
+  shortCalls(proxyActivities<Activities>(settingsOptions), proxyLocalActivities<Activities>(settingsOptions));
+
+const notesOptions = { startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3 } } as const;
+
+/** A count and a log line, nothing the runbook waits long for. */
+export const notes = () =>
+  shortCalls(proxyActivities<Activities>(notesOptions), proxyLocalActivities<Activities>(notesOptions));
 
 /**
  * CompleteLifecycleAction: the activity retries Auto Scaling's errors itself (heartbeating the hold

@@ -1,10 +1,10 @@
-import { condition, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import { condition, isCancellation, log } from '@temporalio/workflow';
 import type { InstanceFacts } from '../activities/aws/instances.js';
-import type { Activities } from '../activities/index.js';
 import type { OwnershipNote } from '../activities/ownership.js';
 import { ownership } from '../common/cluster.js';
 import type { RunbookSettings } from '../common/settings.js';
 import type { TerminationPhase } from '../common/status.js';
+import { notes, uncancellable } from './activities.js';
 import { errorMessage } from './failures.js';
 import type { TerminationState } from './termination-state.js';
 
@@ -14,9 +14,6 @@ import type { TerminationState } from './termination-state.js';
  * heartbeat. A late message (a backlog, a Temporal outage the starter waited out) gets no such wait.
  */
 const identifyUnheldMs = 10_000;
-
-/** A count and a log line, nothing the runbook waits long for. */
-const notes = proxyActivities<Activities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3 } });
 
 export interface IdentifyDeps {
   state: TerminationState;
@@ -72,7 +69,7 @@ export async function identifyInstance(deps: IdentifyDeps): Promise<InstanceFact
 /** Counted by the worker (`tnth_events_ignored_total`); a note that cannot be made changes nothing. */
 export async function noteOwnership(note: OwnershipNote): Promise<void> {
   try {
-    await notes.noteOwnership(note);
+    await uncancellable(() => notes().noteOwnership(note));
   } catch (error) {
     if (isCancellation(error)) throw error;
     log.warn('could not count an ignored termination', { error: errorMessage(error) });

@@ -7,7 +7,6 @@ import {
   patched,
   proxyActivities,
   setHandler,
-  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { NodeReadiness } from '../activities/node-readiness.js';
@@ -16,11 +15,12 @@ import { activityHeartbeatTimeoutSeconds, type LifecycleTarget } from '../common
 import { interruptionSignal, launchStatusQuery, stopHandlingUpdate, type WorkflowInput } from '../common/names.js';
 import { searchAttributes } from '../common/search-attributes.js';
 import type { LaunchStatus } from '../common/status.js';
-import { calls, completion } from './activities.js';
+import { calls, completion, settingsReads, uncancellable } from './activities.js';
 import { ownership } from '../common/cluster.js';
 import { warmPoolChangesAnnotation } from './event-policy.js';
 import { errorMessage } from './failures.js';
 import { noteOwnership } from './identify.js';
+import { setSearchAttributes } from './search-attribute-updates.js';
 
 /** A hook we know nothing of gets AWS's default HeartbeatTimeout. */
 const defaultHookTimeoutSeconds = 3600;
@@ -61,9 +61,9 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
     stopped = true;
     return `stopped waiting for the node of ${input.instanceId}`;
   });
-  upsertSearchAttributes([{ key: searchAttributes.instanceId, value: input.instanceId }]);
+  setSearchAttributes([{ key: searchAttributes.instanceId, value: input.instanceId }]);
 
-  const settings = await calls.runbookSettings();
+  const settings = await uncancellable(() => settingsReads().runbookSettings());
   await condition(() => launch !== undefined || stopped);
   if (!launch) return { ...status, phase: 'Stopped' };
   const target: LifecycleTarget = {
@@ -73,7 +73,7 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
     lifecycleActionToken: launch.lifecycleActionToken,
   };
   status.lifecycle = { ...target };
-  upsertSearchAttributes([
+  setSearchAttributes([
     { key: searchAttributes.autoScalingGroupName, value: target.autoScalingGroupName },
     { key: searchAttributes.interruptionKind, value: 'asg-launch' },
     { key: searchAttributes.terminationPhase, value: status.phase },
@@ -94,7 +94,7 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
       status.decisions.push(
         `instance ${input.instanceId} belongs to cluster ${owner.cluster} (tag ${owner.tag}), not ${settings.clusterName}: its launch is left to it`,
       );
-      upsertSearchAttributes([{ key: searchAttributes.terminationPhase, value: status.phase }]);
+      setSearchAttributes([{ key: searchAttributes.terminationPhase, value: status.phase }]);
       await noteOwnership({
         instanceId: input.instanceId,
         owner: owner.owner,
@@ -156,7 +156,7 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
     status.decisions.push(
       `could not tell whether the node of ${input.instanceId} is Ready (${errorMessage(error)}): the lifecycle action is left to the hook's DefaultResult`,
     );
-    upsertSearchAttributes([{ key: searchAttributes.terminationPhase, value: status.phase }]);
+    setSearchAttributes([{ key: searchAttributes.terminationPhase, value: status.phase }]);
     throw ApplicationFailure.create({
       type: 'NodeReadinessUnknown',
       nonRetryable: true,
@@ -212,7 +212,7 @@ async function complete(
     status.result = outcome === 'not-active' ? 'not-active' : result;
   }
   status.phase = phase;
-  upsertSearchAttributes([{ key: searchAttributes.terminationPhase, value: status.phase }]);
+  setSearchAttributes([{ key: searchAttributes.terminationPhase, value: status.phase }]);
   return status;
 }
 

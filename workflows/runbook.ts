@@ -1,10 +1,4 @@
-import {
-  ContinueAsNew,
-  condition,
-  isCancellation,
-  setCurrentDetails,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { ContinueAsNew, condition, isCancellation, setCurrentDetails } from '@temporalio/workflow';
 import type { InstanceFacts } from '../activities/aws/instances.js';
 import { returnsToWarmPool, terminatesFromWarmPool, type InterruptionEvent } from '../common/events.js';
 import { failureTypes, permanentFailureTypes } from '../common/failures.js';
@@ -22,6 +16,7 @@ import { Notifier, type NodeContext } from './notifications.js';
 import type { OperatorControls } from './operator-controls.js';
 import { cannotWait, type DrainTurn } from './drain-turn.js';
 import { outOfServiceTaint, preDrainLabels, preDrainTaints } from './taints.js';
+import { setSearchAttributes } from './search-attribute-updates.js';
 import { isLifecycleEvent } from './termination-state.js';
 import type { TerminationState } from './termination-state.js';
 
@@ -77,11 +72,11 @@ export class Runbook {
     const { state, holds } = this;
     state.failure = undefined;
     this.events = events;
-    upsertSearchAttributes([{ key: searchAttributes.interruptionKind, value: state.status.kinds.join(',') }]);
     const first = holds.open()[0];
-    if (first) {
-      upsertSearchAttributes([{ key: searchAttributes.autoScalingGroupName, value: first.autoScalingGroupName }]);
-    }
+    setSearchAttributes(
+      [{ key: searchAttributes.interruptionKind, value: state.status.kinds.join(',') }],
+      ...(first ? [[{ key: searchAttributes.autoScalingGroupName, value: first.autoScalingGroupName }]] : []),
+    );
     let notifier = new Notifier(state, this.settings, events);
     let place: DrainPlace | undefined;
     const action = actionOfEvents(events, this.settings);
@@ -164,14 +159,14 @@ export class Runbook {
     this.events = place.events;
     this.identified = true;
     this.state.decide(`run ${this.state.status.run} goes on with the drain of ${place.node.name}`);
-    upsertSearchAttributes([
-      { key: searchAttributes.nodeName, value: place.node.name },
-      { key: searchAttributes.interruptionKind, value: this.state.status.kinds.join(',') },
-    ]);
     const first = this.holds.open()[0];
-    if (first) {
-      upsertSearchAttributes([{ key: searchAttributes.autoScalingGroupName, value: first.autoScalingGroupName }]);
-    }
+    setSearchAttributes(
+      [
+        { key: searchAttributes.nodeName, value: place.node.name },
+        { key: searchAttributes.interruptionKind, value: this.state.status.kinds.join(',') },
+      ],
+      ...(first ? [[{ key: searchAttributes.autoScalingGroupName, value: first.autoScalingGroupName }]] : []),
+    );
     const notifier = new Notifier(this.state, this.settings, place.events);
     await this.givingTheTurnBack(async () => {
       try {
@@ -292,7 +287,7 @@ export class Runbook {
       return 'no-node';
     }
     state.status.nodeName = found.name;
-    upsertSearchAttributes([{ key: searchAttributes.nodeName, value: found.name }]);
+    setSearchAttributes([{ key: searchAttributes.nodeName, value: found.name }]);
     const node: NodeContext = { name: found.name, providerId: found.providerId, labels: found.labels ?? {} };
     const instanceType = node.labels['node.kubernetes.io/instance-type'];
     await notifier.interruption(node);
@@ -383,7 +378,7 @@ export class Runbook {
     });
     if (urgentPending()) {
       this.events = [...this.events, ...state.takePending()];
-      upsertSearchAttributes([{ key: searchAttributes.interruptionKind, value: state.status.kinds.join(',') }]);
+      setSearchAttributes([{ key: searchAttributes.interruptionKind, value: state.status.kinds.join(',') }]);
     }
   }
 
@@ -474,7 +469,7 @@ export class Runbook {
 
   private setPhase(phase: TerminationPhase): void {
     this.state.setPhase(phase);
-    upsertSearchAttributes([{ key: searchAttributes.terminationPhase, value: phase }]);
+    setSearchAttributes([{ key: searchAttributes.terminationPhase, value: phase }]);
     setCurrentDetails(this.summary());
   }
 

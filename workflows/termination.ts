@@ -1,13 +1,4 @@
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  proxyActivities,
-  setHandler,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
 import {
   drainPlaceGrantedSignal,
   heartbeatRecordedSignal,
@@ -18,13 +9,13 @@ import {
 import { searchAttributes } from '../common/search-attributes.js';
 import type { RunbookSettings } from '../common/settings.js';
 import type { TerminationStatus } from '../common/status.js';
+import { settingsReads, uncancellable } from './activities.js';
 import { OperatorControls, type CarriedControls } from './operator-controls.js';
 import type { DrainPlace } from './drain-attempts.js';
 import { DrainTurn } from './drain-turn.js';
+import { setSearchAttributes } from './search-attribute-updates.js';
 import { Runbook } from './runbook.js';
 import { TerminationState, type CarriedState } from './termination-state.js';
-
-const { runbookSettings } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds' });
 
 /** What a run hands to the next when the termination continues as new. */
 export interface CarriedRun {
@@ -57,11 +48,11 @@ export async function terminationWorkflow(input: TerminationInput): Promise<Term
   setHandler(heartbeatRecordedSignal, (progress) => state.holds.recordHeartbeat(progress));
   setHandler(statusQuery, () => state.status);
   const controls = new OperatorControls(state, carried?.controls);
-  upsertSearchAttributes([{ key: searchAttributes.instanceId, value: input.instanceId }]);
+  setSearchAttributes([{ key: searchAttributes.instanceId, value: input.instanceId }]);
 
   const turn = new DrainTurn(state);
   setHandler(drainPlaceGrantedSignal, (grant) => turn.granted(grant));
-  const settings = carried?.settings ?? (await runbookSettings());
+  const settings = carried?.settings ?? (await uncancellable(() => settingsReads().runbookSettings()));
   state.status.dryRun = settings.dryRun;
   state.holds.configure(settings);
   const handOver = async (place: DrainPlace): Promise<never> => {
@@ -98,7 +89,7 @@ export async function terminationWorkflow(input: TerminationInput): Promise<Term
     } else {
       state.setPhase('Stopped');
       state.decide('stopped by an operator before the runbook ran');
-      upsertSearchAttributes([{ key: searchAttributes.terminationPhase, value: 'Stopped' }]);
+      setSearchAttributes([{ key: searchAttributes.terminationPhase, value: 'Stopped' }]);
     }
   }
   await condition(allHandlersFinished);

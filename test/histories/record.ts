@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
 import type { InterruptionEvent } from '../../common/events.js';
 import { interruptionSignal, skipDrainUpdate, workflowTypes } from '../../common/names.js';
+import { startAttributes } from '../../starter/hand-off.js';
 import { asgTerminateEvent, spotInterruptionEvent } from '../helpers/events.js';
 import { loadStackEnv, stackVar } from '../helpers/stack-env.js';
 import { stackClient, stackNativeConnection, uniqueTaskQueue } from '../helpers/temporal.js';
@@ -50,6 +51,11 @@ const scenarios: Scenario[] = [
   { name: 'launch-node-ready', workflowType: workflowTypes.launch, event: launchEvent, behaviour: {} },
 ];
 
+// `npm run record-histories -- <tag>` writes <scenario>-<tag>.json beside the earlier recordings,
+// which stay: each workflow change under a patch adds histories of its own, and old ones keep replaying.
+const tag = process.argv[2];
+const suffix = tag ? `-${tag}` : '';
+
 loadStackEnv();
 const { client, connection } = await stackClient();
 const native = await stackNativeConnection();
@@ -67,14 +73,17 @@ try {
         args: [{ instanceId: scenario.event.instanceId }],
         signal: interruptionSignal,
         signalArgs: [scenario.event],
+        // As the starter starts it.
+        typedSearchAttributes: startAttributes('record', scenario.event),
       });
       firstRunId = handle.signaledRunId;
       await scenario.during?.(client, workflowId, rec);
       await handle.result();
     });
     // The CLI's JSON is the format `temporal workflow show` gives operators, and what replay reads.
-    const runs: [string, string | undefined][] = [[scenario.name, undefined]];
-    if (scenario.firstRun) runs.push([`${scenario.name}-first-run`, firstRunId]);
+    const name = `${scenario.name}${suffix}`;
+    const runs: [string, string | undefined][] = [[name, undefined]];
+    if (scenario.firstRun) runs.push([`${name}-first-run`, firstRunId]);
     for (const [name, runId] of runs) {
       const json = execFileSync('temporal', [
         'workflow',
