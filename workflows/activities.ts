@@ -6,8 +6,11 @@ import {
   proxyLocalActivities,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { OwnershipNote } from '../activities/ownership.js';
+import type { RunbookSettings } from '../common/settings.js';
 import { drainFailedTypes, permanentFailureTypes } from '../common/failures.js';
 import { activityHeartbeatTimeoutSeconds } from '../common/lifecycle.js';
+import { leanHistoryPatch } from './patches.js';
 
 /** A call whose work has no deadline left still gets this long: an outcome event, a last webhook. */
 const minimumCallBudgetMs = 60_000;
@@ -57,36 +60,42 @@ export const { describeLifecycleHook } = proxyActivities<Activities>({
 });
 
 /**
- * Histories from this patch on run the short reads and notes below as local activities, inside the
- * workflow task that asks for them: one marker in the history instead of an activity's three events
- * and the workflow task that takes its result (#15). Histories recorded before it replay as they ran.
+ * `local()` as a local activity under `leanHistoryPatch`, `remote()` as the activity it was before.
+ * A local activity runs where no cancellation reaches it: cancelling one in flight fails the workflow
+ * task with a nondeterminism error in this SDK (see `describeLifecycleHook`). The activity keeps the
+ * cancellation it had, so the histories it recorded (a cancel while it ran) replay as they ran.
  */
-export const leanHistoryPatch = 'lean-history';
-
-/** The activities, or the same ones as local activities once `leanHistoryPatch` applies. */
-function shortCalls<T>(remote: T, local: T): T {
-  return patched(leanHistoryPatch) ? local : remote;
-}
-
-/**
- * Runs a local activity where no cancellation reaches it (see `describeLifecycleHook`): each is a short read or note,
- * and a cancel that comes meanwhile takes effect at the next step.
- */
-export function uncancellable<T>(call: () => Promise<T>): Promise<T> {
-  return CancellationScope.nonCancellable(call);
+function shortCall<R>(remote: () => Promise<R>, local: () => Promise<R>): Promise<R> {
+  return patched(leanHistoryPatch) ? CancellationScope.nonCancellable(local) : remote();
 }
 
 const settingsOptions = { startToCloseTimeout: '30 seconds' } as const;
+const localSettings = proxyLocalActivities<Activities>(settingsOptions);
 
-/** The worker's settings, read once per termination (its first run) and carried on. */
-export const settingsReads = () =>
-  shortCalls(proxyActivities<Activities>(settingsOptions), proxyLocalActivities<Activities>(settingsOptions));
+/**
+ * The worker's settings, read once per termination (its first run) and carried on; `remote` is the
+ * activity each workflow read them with before the patch.
+ */
+export function readRunbookSettings(
+  remote: Pick<Activities, 'runbookSettings'> = proxyActivities<Activities>(settingsOptions),
+): Promise<RunbookSettings> {
+  return shortCall(
+    () => remote.runbookSettings(),
+    () => localSettings.runbookSettings(),
+  );
+}
 
 const notesOptions = { startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3 } } as const;
+const remoteNotes = proxyActivities<Activities>(notesOptions);
+const localNotes = proxyLocalActivities<Activities>(notesOptions);
 
 /** A count and a log line, nothing the runbook waits long for. */
-export const notes = () =>
-  shortCalls(proxyActivities<Activities>(notesOptions), proxyLocalActivities<Activities>(notesOptions));
+export function noteOwnershipOf(note: OwnershipNote): Promise<void> {
+  return shortCall(
+    () => remoteNotes.noteOwnership(note),
+    () => localNotes.noteOwnership(note),
+  );
+}
 
 /**
  * CompleteLifecycleAction: the activity retries Auto Scaling's errors itself (heartbeating the hold

@@ -4,7 +4,7 @@ import type { OwnershipNote } from '../activities/ownership.js';
 import { ownership } from '../common/cluster.js';
 import type { RunbookSettings } from '../common/settings.js';
 import type { TerminationPhase } from '../common/status.js';
-import { notes, uncancellable } from './activities.js';
+import { noteOwnershipOf } from './activities.js';
 import { errorMessage } from './failures.js';
 import type { TerminationState } from './termination-state.js';
 
@@ -69,7 +69,7 @@ export async function identifyInstance(deps: IdentifyDeps): Promise<InstanceFact
 /** Counted by the worker (`tnth_events_ignored_total`); a note that cannot be made changes nothing. */
 export async function noteOwnership(note: OwnershipNote): Promise<void> {
   try {
-    await uncancellable(() => notes().noteOwnership(note));
+    await noteOwnershipOf(note);
   } catch (error) {
     if (isCancellation(error)) throw error;
     log.warn('could not count an ignored termination', { error: errorMessage(error) });

@@ -15,7 +15,7 @@ import { activityHeartbeatTimeoutSeconds, type LifecycleTarget } from '../common
 import { interruptionSignal, launchStatusQuery, stopHandlingUpdate, type WorkflowInput } from '../common/names.js';
 import { searchAttributes } from '../common/search-attributes.js';
 import type { LaunchStatus } from '../common/status.js';
-import { calls, completion, settingsReads, uncancellable } from './activities.js';
+import { calls, completion, readRunbookSettings } from './activities.js';
 import { ownership } from '../common/cluster.js';
 import { warmPoolChangesAnnotation } from './event-policy.js';
 import { errorMessage } from './failures.js';
@@ -63,7 +63,7 @@ export async function launchLifecycleWorkflow(input: WorkflowInput): Promise<Lau
   });
   setSearchAttributes([{ key: searchAttributes.instanceId, value: input.instanceId }]);
 
-  const settings = await uncancellable(() => settingsReads().runbookSettings());
+  const settings = await readRunbookSettings(calls);
   await condition(() => launch !== undefined || stopped);
   if (!launch) return { ...status, phase: 'Stopped' };
   const target: LifecycleTarget = {

@@ -1,4 +1,5 @@
 import { ContinueAsNew, condition, isCancellation, setCurrentDetails } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { InstanceFacts } from '../activities/aws/instances.js';
 import { returnsToWarmPool, terminatesFromWarmPool, type InterruptionEvent } from '../common/events.js';
 import { failureTypes, permanentFailureTypes } from '../common/failures.js';
@@ -72,10 +73,9 @@ export class Runbook {
     const { state, holds } = this;
     state.failure = undefined;
     this.events = events;
-    const first = holds.open()[0];
     setSearchAttributes(
       [{ key: searchAttributes.interruptionKind, value: state.status.kinds.join(',') }],
-      ...(first ? [[{ key: searchAttributes.autoScalingGroupName, value: first.autoScalingGroupName }]] : []),
+      ...this.groupAttribute(),
     );
     let notifier = new Notifier(state, this.settings, events);
     let place: DrainPlace | undefined;
@@ -159,13 +159,12 @@ export class Runbook {
     this.events = place.events;
     this.identified = true;
     this.state.decide(`run ${this.state.status.run} goes on with the drain of ${place.node.name}`);
-    const first = this.holds.open()[0];
     setSearchAttributes(
       [
         { key: searchAttributes.nodeName, value: place.node.name },
         { key: searchAttributes.interruptionKind, value: this.state.status.kinds.join(',') },
       ],
-      ...(first ? [[{ key: searchAttributes.autoScalingGroupName, value: first.autoScalingGroupName }]] : []),
+      ...this.groupAttribute(),
     );
     const notifier = new Notifier(this.state, this.settings, place.events);
     await this.givingTheTurnBack(async () => {
@@ -465,6 +464,12 @@ export class Runbook {
     }
     this.state.decide(decisions.join(', '));
     return step();
+  }
+
+  /** The group of the first lifecycle action held, as its own upsert (how histories before the patch set it). */
+  private groupAttribute(): SearchAttributeUpdatePair[][] {
+    const first = this.holds.open()[0];
+    return first ? [[{ key: searchAttributes.autoScalingGroupName, value: first.autoScalingGroupName }]] : [];
   }
 
   private setPhase(phase: TerminationPhase): void {

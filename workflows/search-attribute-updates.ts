@@ -1,6 +1,6 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { leanHistoryPatch } from './activities.js';
+import { leanHistoryPatch } from './patches.js';
 
 /**
  * Keeps the workflow's search attributes current. Under `leanHistoryPatch` the pairs whose value

@@ -9,7 +9,7 @@ import {
 import { searchAttributes } from '../common/search-attributes.js';
 import type { RunbookSettings } from '../common/settings.js';
 import type { TerminationStatus } from '../common/status.js';
-import { settingsReads, uncancellable } from './activities.js';
+import { readRunbookSettings } from './activities.js';
 import { OperatorControls, type CarriedControls } from './operator-controls.js';
 import type { DrainPlace } from './drain-attempts.js';
 import { DrainTurn } from './drain-turn.js';
@@ -52,7 +52,7 @@ export async function terminationWorkflow(input: TerminationInput): Promise<Term
 
   const turn = new DrainTurn(state);
   setHandler(drainPlaceGrantedSignal, (grant) => turn.granted(grant));
-  const settings = carried?.settings ?? (await uncancellable(() => settingsReads().runbookSettings()));
+  const settings = carried?.settings ?? (await readRunbookSettings());
   state.status.dryRun = settings.dryRun;
   state.holds.configure(settings);
   const handOver = async (place: DrainPlace): Promise<never> => {

@@ -1,6 +1,5 @@
 // Records workflow histories from real runs on the stack's dev server (stubbed activities), for the
-// replay test: `npm run record-histories`, then commit test/histories/*.json. Re-record only when a
-// workflow change is meant to be incompatible with running workflows (and say so in the change).
+// replay test: `npm run record-histories -- <tag>`, then commit the new test/histories/*.json.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -49,12 +48,31 @@ const scenarios: Scenario[] = [
     firstRun: true,
   },
   { name: 'launch-node-ready', workflowType: workflowTypes.launch, event: launchEvent, behaviour: {} },
+  {
+    name: 'termination-other-cluster',
+    workflowType: workflowTypes.termination,
+    event: asgTerminateEvent(),
+    behaviour: { instanceTags: { 'aws:eks:cluster-name': 'another' } },
+  },
+  {
+    name: 'termination-not-managed',
+    workflowType: workflowTypes.termination,
+    event: asgTerminateEvent(),
+    behaviour: { settings: { checkTagBeforeDraining: true } },
+  },
 ];
 
+/** Every recording runs with a cluster name, as the service does (CLUSTER_NAME is required). */
+const recordedCluster = 'record';
+
 // `npm run record-histories -- <tag>` writes <scenario>-<tag>.json beside the earlier recordings,
-// which stay: each workflow change under a patch adds histories of its own, and old ones keep replaying.
+// which stay: each workflow change under a patch adds histories of its own (tagged with the patch
+// id), and old ones keep replaying.
 const tag = process.argv[2];
-const suffix = tag ? `-${tag}` : '';
+if (!tag || process.argv.length > 3) {
+  console.error('usage: npm run record-histories -- <tag> (the patch id of the workflow change)');
+  process.exit(2);
+}
 
 loadStackEnv();
 const { client, connection } = await stackClient();
@@ -64,7 +82,11 @@ try {
     const rec = new Recorder();
     const taskQueue = uniqueTaskQueue('record');
     const workflowId = `${scenario.name}-${taskQueue}`;
-    const worker = await testWorker(native, taskQueue, stubActivities(rec, scenario.behaviour));
+    const behaviour = {
+      ...scenario.behaviour,
+      settings: { clusterName: recordedCluster, ...scenario.behaviour.settings },
+    };
+    const worker = await testWorker(native, taskQueue, stubActivities(rec, behaviour));
     let firstRunId: string | undefined;
     await worker.runUntil(async () => {
       const handle = await client.workflow.signalWithStart(scenario.workflowType, {
@@ -74,16 +96,16 @@ try {
         signal: interruptionSignal,
         signalArgs: [scenario.event],
         // As the starter starts it.
-        typedSearchAttributes: startAttributes('record', scenario.event),
+        typedSearchAttributes: startAttributes(recordedCluster, scenario.event),
       });
       firstRunId = handle.signaledRunId;
       await scenario.during?.(client, workflowId, rec);
       await handle.result();
     });
     // The CLI's JSON is the format `temporal workflow show` gives operators, and what replay reads.
-    const name = `${scenario.name}${suffix}`;
-    const runs: [string, string | undefined][] = [[name, undefined]];
-    if (scenario.firstRun) runs.push([`${name}-first-run`, firstRunId]);
+    const recording = `${scenario.name}-${tag}`;
+    const runs: [string, string | undefined][] = [[recording, undefined]];
+    if (scenario.firstRun) runs.push([`${recording}-first-run`, firstRunId]);
     for (const [name, runId] of runs) {
       const json = execFileSync('temporal', [
         'workflow',
