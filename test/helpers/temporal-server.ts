@@ -1,9 +1,9 @@
 // A Temporal dev server of a test's own, which the test may stop and start again on the same
 // database: a real restart, without touching the server every other test shares.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { searchAttributeNames } from '../../common/search-attributes.js';
@@ -80,6 +80,13 @@ export class OwnTemporal {
     return { client: new Client({ connection, namespace: 'default' }), connection };
   }
 
+  /** Stops the server and removes its database: the end of the test's use of it. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(dirname(this.dbFile), { recursive: true, force: true });
+  }
+
+  /** Stops the server, keeping its database for `restart()`. */
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;

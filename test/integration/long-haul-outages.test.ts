@@ -180,32 +180,53 @@ describe('integration: long terminations live through outages and restarts', fun
     return outcome;
   }
 
-  /** A Temporal server of its own, stopped and started again on the same database mid-drain. */
-  async function temporalRestart(): Promise<Outcome> {
+  /**
+   * A Temporal server of the test's own and a service on it, whose drain attempts outlast the outage
+   * (the budget holds the drain through it, or the attempt count would say nothing of the restart).
+   */
+  async function serviceOnOwnTemporal(name: string, env: Record<string, string> = {}) {
     const server = await OwnTemporal.start();
-    cleanups.push(() => server.stop());
-    // The budget holds the drain through the outage: one attempt must outlast it, or the attempt
-    // count would say nothing about the restart.
-    const svc = await service('temporal', {
+    cleanups.push(() => server.dispose());
+    const svc = await service(name, {
       TEMPORAL_ADDRESS: server.address,
       TEMPORAL_NAMESPACE: 'default',
       NODE_TERMINATION_GRACE_PERIOD: '300',
+      ...env,
     });
-    const { group, instanceId, pod, pdb } = await blockedInstance(svc.queue, true);
-    let own = await server.client();
-    await terminateInstance(group, instanceId);
-    const id = terminationWorkflowId(testCluster, instanceId);
-    await draining(own.client.workflow.getHandle(id));
+    return { server, svc };
+  }
+
+  /**
+   * Stops the server for `temporalDownSeconds` (longer than a 120 s hook's heartbeat interval, 78 s:
+   * a heartbeat falls due while it is down), then starts it again on its database; `own` is the
+   * test's connection before, closed, and the one returned is connected again.
+   */
+  async function restartTemporal(server: OwnTemporal, own: { connection: Connection }) {
     await own.connection.close();
     await server.stop();
     const downAt = Date.now();
-    // Longer than the hook's heartbeat interval (78 s): a heartbeat falls due while Temporal is down.
     await sleep(temporalDownSeconds * 1000);
     await server.restart();
     const restartedAt = Date.now();
-    const outage = `Temporal down ${Math.round((restartedAt - downAt) / 1000)} s`;
-    own = await server.client();
-    cleanups.push(() => own.connection.close());
+    const reconnected = await server.client();
+    cleanups.push(() => reconnected.connection.close());
+    return {
+      own: reconnected,
+      downAt,
+      restartedAt,
+      outage: `Temporal down ${Math.round((restartedAt - downAt) / 1000)} s`,
+    };
+  }
+
+  /** A Temporal server of its own, stopped and started again on the same database mid-drain. */
+  async function temporalRestart(): Promise<Outcome> {
+    const { server, svc } = await serviceOnOwnTemporal('temporal');
+    const { group, instanceId, pod, pdb } = await blockedInstance(svc.queue, true);
+    const before = await server.client();
+    await terminateInstance(group, instanceId);
+    const id = terminationWorkflowId(testCluster, instanceId);
+    await draining(before.client.workflow.getHandle(id));
+    const { own, downAt, restartedAt, outage } = await restartTemporal(server, before);
     // The hold went on without Temporal: the heartbeat that fell due meanwhile was sent.
     const heartbeats = await lifecycleCalls({ group: group.groupName, actions: ['RecordLifecycleActionHeartbeat'] });
     assert.ok(
@@ -225,14 +246,7 @@ describe('integration: long terminations live through outages and restarts', fun
    * never ran at once and both hooks were held throughout.
    */
   async function budgetThroughTemporalRestart(): Promise<Outcome> {
-    const server = await OwnTemporal.start();
-    cleanups.push(() => server.stop());
-    const svc = await service('budget-restart', {
-      TEMPORAL_ADDRESS: server.address,
-      TEMPORAL_NAMESPACE: 'default',
-      DRAIN_BUDGET: '1',
-      NODE_TERMINATION_GRACE_PERIOD: '300',
-    });
+    const { server, svc } = await serviceOnOwnTemporal('budget-restart', { DRAIN_BUDGET: '1' });
     const holder = await blockedInstance(svc.queue, true);
     const waiter = await blockedInstance(svc.queue, false);
     let own = await server.client();
@@ -253,14 +267,9 @@ describe('integration: long terminations live through outages and restarts', fun
       },
       { timeoutMs: 120_000, intervalMs: 500 },
     );
-    await own.connection.close();
-    await server.stop();
-    const downAt = Date.now();
-    await sleep(temporalDownSeconds * 1000);
-    await server.restart();
-    const outage = `Temporal down ${Math.round((Date.now() - downAt) / 1000)} s`;
-    own = await server.client();
-    cleanups.push(() => own.connection.close());
+    const restarted = await restartTemporal(server, own);
+    own = restarted.own;
+    const { outage } = restarted;
     // The budget workflow answers once the worker has polled the restarted server again.
     const after = await waitFor('the budget workflow to answer', () => budgetStatus().catch(() => undefined), {
       timeoutMs: 60_000,
