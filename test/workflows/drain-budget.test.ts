@@ -20,7 +20,7 @@ import type { TerminationStatus } from '../../common/status.js';
 import { asgTerminateEvent, spotInterruptionEvent } from '../helpers/events.js';
 import { uniqueTaskQueue } from '../helpers/temporal.js';
 import { testWorker } from '../helpers/workflow-worker.js';
-import { until, useStack } from './harness.js';
+import { until, untilPhase, useStack } from './harness.js';
 import { Recorder, stubActivities, type StubBehaviour } from './stub-activities.js';
 
 /**
@@ -67,15 +67,14 @@ describe('termination workflow: waiting for a drain budget place', function () {
     });
   }
 
-  const phase = async (handle: WorkflowHandle) => (await handle.query(statusQuery)).phase;
   const budgetStatus = (budget: WorkflowHandle): Promise<DrainBudgetStatus> => budget.query(drainBudgetStatusQuery);
 
   it('leaves the line when an operator skips the drain of a waiting termination', async () => {
     await cluster({ drainHangs: true }, 1, async ({ start, budget }) => {
       const holder = await start(asgTerminateEvent());
-      await until(async () => (await phase(holder)) === 'Draining', 'the holder to drain');
+      await untilPhase(holder, 'Draining', 'the holder to drain');
       const waiter = await start(asgTerminateEvent());
-      await until(async () => (await phase(waiter)) === 'WaitingForBudget', 'the second to wait');
+      await untilPhase(waiter, 'WaitingForBudget', 'the second to wait');
       await waiter.executeUpdate(skipDrainUpdate, { args: [{ reason: 'test' }] });
       const status = (await waiter.result()) as TerminationStatus;
       assert.equal(status.phase, 'Done');
@@ -92,12 +91,12 @@ describe('termination workflow: waiting for a drain budget place', function () {
   it('stops waiting when a Spot interruption arrives for the waiting instance, and drains beyond the budget', async () => {
     await cluster({ drainHangs: true }, 1, async ({ start, budget }) => {
       const holder = await start(asgTerminateEvent());
-      await until(async () => (await phase(holder)) === 'Draining', 'the holder to drain');
+      await untilPhase(holder, 'Draining', 'the holder to drain');
       const first = asgTerminateEvent();
       const waiter = await start(first);
-      await until(async () => (await phase(waiter)) === 'WaitingForBudget', 'the second to wait');
+      await untilPhase(waiter, 'WaitingForBudget', 'the second to wait');
       await start(spotInterruptionEvent(first.instanceId));
-      await until(async () => (await phase(waiter)) === 'Draining', 'the waiter to drain at once');
+      await untilPhase(waiter, 'Draining', 'the waiter to drain at once');
       const status = await waiter.query(statusQuery);
       assert.equal(status.drainBudget?.forced, true);
       assert.deepEqual(status.kinds, ['asg-terminate', 'spot-interruption']);
@@ -111,37 +110,45 @@ describe('termination workflow: waiting for a drain budget place', function () {
   });
 
   it('fails with DrainBudgetTimeout when no place comes before the drain deadline, and leaves the line', async () => {
-    await cluster({ drainHangs: true, settings: { drainDeadlineSeconds: 15 } }, 1, async ({ start, budget }) => {
-      const holder = await start(asgTerminateEvent());
-      await until(async () => (await phase(holder)) === 'Draining', 'the holder to drain');
-      const waiter = await start(asgTerminateEvent());
-      const error = await waiter.result().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      assert.equal((error as { cause?: { type?: string } }).cause?.type, 'DrainBudgetTimeout');
-      const status = await waiter.query(statusQuery);
-      assert.equal(status.phase, 'Failed');
-      assert.match(
-        status.lastError ?? '',
-        /no place in the drain budget .* before the drain deadline; the drains holding it: i-/,
-      );
-      assert.equal(status.lifecycle?.result, 'ABANDON', 'LIFECYCLE_RESULT_ON_FAILURE');
-      await holder.executeUpdate(skipDrainUpdate, { args: [{ reason: 'test' }] }).catch(() => undefined);
-      await holder.result().catch(() => undefined);
-      await until(async () => {
-        const s = await budgetStatus(budget);
-        return s.holders.length === 0 && s.waiters.length === 0;
-      }, 'the budget to be empty');
-    });
+    // The holder has the whole DRAIN_DEADLINE to reach its drain, however loaded the machine; the
+    // waiter's message comes late (it sat in the queue), leaving it 25 s of the deadline to wait.
+    const deadlineSeconds = 60;
+    await cluster(
+      { drainHangs: true, settings: { drainDeadlineSeconds: deadlineSeconds } },
+      1,
+      async ({ start, budget }) => {
+        const holder = await start(asgTerminateEvent());
+        await untilPhase(holder, 'Draining', 'the holder to drain', deadlineSeconds * 1000);
+        const late = new Date(Date.now() - (deadlineSeconds - 25) * 1000).toISOString();
+        const waiter = await start(asgTerminateEvent(undefined, { time: late }));
+        const error = await waiter.result().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        assert.equal((error as { cause?: { type?: string } }).cause?.type, 'DrainBudgetTimeout');
+        const status = await waiter.query(statusQuery);
+        assert.equal(status.phase, 'Failed');
+        assert.match(
+          status.lastError ?? '',
+          /no place in the drain budget .* before the drain deadline; the drains holding it: i-/,
+        );
+        assert.equal(status.lifecycle?.result, 'ABANDON', 'LIFECYCLE_RESULT_ON_FAILURE');
+        await holder.executeUpdate(skipDrainUpdate, { args: [{ reason: 'test' }] }).catch(() => undefined);
+        await holder.result().catch(() => undefined);
+        await until(async () => {
+          const s = await budgetStatus(budget);
+          return s.holders.length === 0 && s.waiters.length === 0;
+        }, 'the budget to be empty');
+      },
+    );
   });
 
   it('lets the waiters go when an operator widens the budget, and refuses a bad change naming it', async () => {
     await cluster({ drainHangs: true }, 1, async ({ start, budget }) => {
       const holder = await start(asgTerminateEvent());
-      await until(async () => (await phase(holder)) === 'Draining', 'the holder to drain');
+      await untilPhase(holder, 'Draining', 'the holder to drain');
       const waiters = [await start(asgTerminateEvent()), await start(asgTerminateEvent())];
-      for (const w of waiters) await until(async () => (await phase(w)) === 'WaitingForBudget', 'waiters');
+      for (const w of waiters) await untilPhase(w, 'WaitingForBudget', 'waiters');
       await assert.rejects(budget.executeUpdate(setDrainBudgetUpdate, { args: [{ perGroup: 'many' }] }), (e: Error) => {
         assert.match(
           String((e.cause as Error | undefined)?.message),
@@ -151,7 +158,7 @@ describe('termination workflow: waiting for a drain budget place', function () {
       });
       const answer = await budget.executeUpdate(setDrainBudgetUpdate, { args: [{ perGroup: '3' }] });
       assert.equal(answer, 'per group: 3; cluster: off');
-      for (const w of waiters) await until(async () => (await phase(w)) === 'Draining', 'waiters to drain');
+      for (const w of waiters) await untilPhase(w, 'Draining', 'waiters to drain');
       const s = await budgetStatus(budget);
       assert.deepEqual(s.perGroup, { configured: '1', override: '3', effective: '3' });
       for (const h of [holder, ...waiters]) {

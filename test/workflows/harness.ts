@@ -102,11 +102,35 @@ function recordingLogger(rec: Recorder) {
   };
 }
 
-/** Polls `check` every 50 ms until it holds; fails naming `what` after `ms`. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+/**
+ * Polls `check` every 50 ms until it holds; fails naming `what` after `ms`, and what `seen` says
+ * of the state it was in then.
+ */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 30_000,
+  seen?: () => Promise<string>,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const state = seen ? `; ${await seen().catch((e: unknown) => `not answered: ${String(e)}`)}` : '';
+      throw new Error(`timed out waiting for ${what}${state}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Waits until the termination is in `phase`; a timeout names the phase it was in and its last decisions. */
+export async function untilPhase(handle: WorkflowHandle, phase: string, what: string, ms = 30_000): Promise<void> {
+  await until(
+    async () => (await handle.query(statusQuery)).phase === phase,
+    what,
+    ms,
+    async () => {
+      const s = await handle.query(statusQuery);
+      return `${handle.workflowId} was ${s.phase}${s.lastError ? ` (${s.lastError})` : ''}; decisions: ${s.decisions.slice(-3).join(' | ')}`;
+    },
+  );
 }
