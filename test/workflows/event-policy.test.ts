@@ -11,7 +11,7 @@ import type { DrainBudgetStatus } from '../../common/drain-budget.js';
 import { drainBudgetStatusQuery, drainBudgetWorkflowId, skipDrainUpdate, workflowTypes } from '../../common/names.js';
 import { uniqueTaskQueue } from '../helpers/temporal.js';
 import { testWorker } from '../helpers/workflow-worker.js';
-import { runTermination, until, useStack } from './harness.js';
+import { runTermination, until, untilPhase, useStack } from './harness.js';
 import { Recorder, stubActivities } from './stub-activities.js';
 
 const rebalance = (instanceId = uniqueInstanceId()): RebalanceRecommendationEvent => ({
@@ -105,7 +105,7 @@ describe('termination workflow: an action per kind of event, undone when nothing
       {
         event: rebalance(),
         during: async (handle, rec) => {
-          await until(async () => (await status(handle)).phase === 'Watching', 'the workflow watching');
+          await untilPhase(handle, 'Watching', 'the workflow watching');
           const watching = await status(handle);
           const undoIn = Date.parse(watching.undoAt!) - Date.now();
           assert.ok(undoIn > 3500_000 && undoIn <= 3600_000, `undo in ${undoIn} ms`);
@@ -130,7 +130,7 @@ describe('termination workflow: an action per kind of event, undone when nothing
       {
         event: first,
         during: async (handle) => {
-          await until(async () => (await status(handle)).phase === 'Watching', 'the workflow watching');
+          await untilPhase(handle, 'Watching', 'the workflow watching');
           const spot = spotInterruptionEvent(first.instanceId);
           await signal(handle, spot);
           await signal(handle, spot);
@@ -166,7 +166,7 @@ describe('termination workflow: an action per kind of event, undone when nothing
       {
         event: first,
         during: async (handle) => {
-          await until(async () => (await status(handle)).phase === 'Watching', 'the workflow watching');
+          await untilPhase(handle, 'Watching', 'the workflow watching');
           await signal(handle, asgTerminateEvent(first.instanceId));
         },
       },
@@ -244,18 +244,18 @@ describe('termination workflow: an action per kind of event, undone when nothing
       const budget = stack.client.workflow.getHandle(drainBudgetWorkflowId(name));
       const budgetStatus = (): Promise<DrainBudgetStatus> => budget.query(drainBudgetStatusQuery);
       const holder = await start(asgTerminateEvent());
-      await until(async () => (await status(holder)).phase === 'Draining', 'the holder to drain');
+      await untilPhase(holder, 'Draining', 'the holder to drain');
 
       const advised = rebalance();
       const watcher = await start(advised);
-      await until(async () => (await status(watcher)).phase === 'Watching', 'the cordon, without waiting its turn');
+      await untilPhase(watcher, 'Watching', 'the cordon, without waiting its turn');
       assert.equal((await status(watcher)).drainBudget, undefined, 'no place asked for a cordon');
 
       await signal(watcher, asgTerminateEvent(advised.instanceId));
-      await until(async () => (await status(watcher)).phase === 'WaitingForBudget', 'the escalated drain to wait');
+      await untilPhase(watcher, 'WaitingForBudget', 'the escalated drain to wait');
       assert.equal((await budgetStatus()).waiters.length, 1);
       await holder.executeUpdate(skipDrainUpdate, { args: [{ reason: 'test' }] });
-      await until(async () => (await status(watcher)).phase === 'Draining', 'the escalated drain to get the place');
+      await untilPhase(watcher, 'Draining', 'the escalated drain to get the place');
       await watcher.executeUpdate(skipDrainUpdate, { args: [{ reason: 'test' }] });
       const end = (await watcher.result()) as TerminationStatus;
       assert.equal(end.phase, 'Done');

@@ -5,7 +5,7 @@ import { statusQuery } from '../../common/names.js';
 import type { TerminationStatus } from '../../common/status.js';
 import { asgTerminateEvent } from '../helpers/events.js';
 import { stackVar } from '../helpers/stack-env.js';
-import { runTermination, until, useStack } from './harness.js';
+import { runTermination, until, untilPhase, useStack } from './harness.js';
 
 const run = promisify(execFile);
 
@@ -76,7 +76,7 @@ describe('termination workflow: inspection, duplicates and operator controls fro
       {
         during: async (handle) => {
           const workflowId = handle.workflowId;
-          await until(async () => (await handle.query(statusQuery)).phase === 'Draining', 'the drain');
+          await untilPhase(handle, 'Draining', 'the drain');
           await assert.rejects(
             temporalCli('workflow', 'update', 'execute', '--workflow-id', workflowId, '--name', 'retryDrainNow'),
             /no drain is waiting to be retried \(phase Draining\)/,

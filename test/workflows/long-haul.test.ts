@@ -3,7 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { interruptionSignal, statusQuery, stopHandlingUpdate } from '../../common/names.js';
 import type { TerminationStatus } from '../../common/status.js';
 import { asgTerminateEvent } from '../helpers/events.js';
-import { runTermination, until, useStack } from './harness.js';
+import { runTermination, until, untilPhase, useStack } from './harness.js';
 
 describe('termination workflow: long terminations, failures and interruptions end correctly', function () {
   this.timeout(180_000);
@@ -62,7 +62,7 @@ describe('termination workflow: long terminations, failures and interruptions en
       {
         event,
         during: async (handle) => {
-          await until(async () => (await handle.query(statusQuery)).phase === 'Failed', 'the termination to give up');
+          await untilPhase(handle, 'Failed', 'the termination to give up');
           // A DLQ redrive or a second EventBridge rule: the same event, after the failure.
           await handle.signal(interruptionSignal, event);
           await until(async () => (await handle.query(statusQuery)).duplicatesIgnored === 1, 'the copy to be dropped');
