@@ -1,5 +1,6 @@
 // `npm run bench:footprint`: the memory of a worker and a starter at rest, as production runs them
-// (the compiled `dist/`, the prebuilt workflow bundle), on the local stack with nothing to do. Prints
+// (the compiled `dist/`, the prebuilt workflow bundle, the image's node flags and environment:
+// bench/image-runtime.ts; BENCH_NODE_FLAGS instead of its flags), on the local stack with nothing to do. Prints
 // the resident set at start and at rest, and where it goes: the V8 heap, external and array buffers
 // (the SDK's payloads), and what is left outside V8 (the SDK's Rust core, code, the allocator).
 import { spawn } from 'node:child_process';
@@ -12,6 +13,7 @@ import { bundlerOptions, workflowsPath } from '../worker/workflow-bundle.js';
 import { awsClients, createQueue } from '../test/helpers/aws.js';
 import { loadStackEnv, stackVar } from '../test/helpers/stack-env.js';
 import { uniqueTaskQueue } from '../test/helpers/temporal.js';
+import { imageRuntime } from '../test/deploy/dockerfile.js';
 
 const restSeconds = Number(process.env.BENCH_REST_SECONDS ?? 60);
 const root = resolve(import.meta.dirname, '..');
@@ -23,7 +25,10 @@ const dir = mkdtempSync(join(tmpdir(), 'tnth-footprint-'));
 const bundlePath = join(dir, 'workflow-bundle.js');
 writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath, ...bundlerOptions })).code);
 const queue = await createQueue(awsClients().sqs, 'tnth-footprint');
+const image = imageRuntime();
+const nodeFlags = (process.env.BENCH_NODE_FLAGS?.split(' ') ?? image.nodeFlags).filter(Boolean);
 const env = {
+  ...image.env,
   ...process.env,
   CLUSTER_NAME: 'footprint',
   TEMPORAL_TASK_QUEUE: uniqueTaskQueue('footprint'),
@@ -38,7 +43,6 @@ const rss = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc
 
 async function measure(subcommand: 'worker' | 'starter', probesPort: number) {
   const report = join(dir, `${subcommand}.json`);
-  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
     [...nodeFlags, '--import', join(root, 'bench/memory-report.mjs'), join(root, 'dist/bin/tnth.js'), subcommand],
@@ -81,5 +85,9 @@ async function measure(subcommand: 'worker' | 'starter', probesPort: number) {
 const worker = await measure('worker', 18_180);
 const starter = await measure('starter', 18_181);
 console.log(
-  JSON.stringify({ restSeconds, workflowBundleMiB: mib(statSync(bundlePath).size), worker, starter }, null, 2),
+  JSON.stringify(
+    { restSeconds, nodeFlags, imageEnv: image.env, workflowBundleMiB: mib(statSync(bundlePath).size), worker, starter },
+    null,
+    2,
+  ),
 );

@@ -6,6 +6,8 @@
 // talks to the server through a counting gRPC proxy, so heartbeats that reach the server are counted,
 // not estimated. Then BENCH_FAILING (200) more terminations whose first drain attempt fails, for the
 // time a failed attempt's heartbeat loop takes to stop. Prints the figures as JSON. Not part of the tests.
+// Runs in a Node started as the image starts the service (bench/image-runtime.ts; BENCH_NODE_FLAGS
+// instead of the image's flags).
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -26,6 +28,7 @@ import { stackClient, uniqueTaskQueue } from '../test/helpers/temporal.js';
 import { testWorker } from '../test/helpers/workflow-worker.js';
 import { Recorder, stubActivities } from '../test/workflows/stub-activities.js';
 import { startGrpcCounter } from './grpc-counter.js';
+import { relaunchAsImage } from './image-runtime.js';
 
 const terminations = Number(process.env.BENCH_TERMINATIONS ?? 1_000);
 const failing = Number(process.env.BENCH_FAILING ?? 200);
@@ -39,6 +42,8 @@ const benchCluster = 'bench';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
+// The worker runs in this process: run it as the image runs the service's.
+await relaunchAsImage();
 // Workers log each state change at INFO; a benchmark wants only its figures.
 Runtime.install({ logger: new DefaultLogger('WARN') });
 loadStackEnv();
@@ -272,6 +277,7 @@ console.log(
   JSON.stringify(
     {
       machineAtStart,
+      node: { flags: process.execArgv, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX },
       terminations,
       drainSeconds: drainMs / 1000,
       done: main.batch.results.filter((r) => r.status.phase === 'Done').length,

@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { parse } from 'yaml';
 import { workflowBundleVariable } from '../../worker/prebuilt-bundle.js';
-import { execForm, parseCopy, parseDockerfile, type Stage } from './dockerfile.js';
+import { execForm, imageRuntime, parseCopy, parseDockerfile, type Stage } from './dockerfile.js';
 import { root } from './tools.js';
 
 const { stages } = parseDockerfile(join(root, 'Dockerfile'));
@@ -119,6 +119,11 @@ describe('Dockerfile: a multi-stage Node 24 image running the compiled service a
     assert.deepEqual(execForm(last(runtime, 'ENTRYPOINT') ?? ''), ['node', pkg.bin.tnth]);
     assert.deepEqual(execForm(last(runtime, 'CMD') ?? ''), ['worker']);
     assert.deepEqual(pkg.bin.tnth, 'dist/bin/tnth.js');
+  });
+
+  it('tells the benchmarks how it starts Node: no node flags, NODE_ENV=production', () => {
+    // bench/image-runtime.ts runs the measured processes so; a flag added here is measured there.
+    assert.deepEqual(imageRuntime(), { nodeFlags: [], env: { NODE_ENV: 'production' } });
   });
 
   it('runs as a non-root user, by number, the one the Helm chart declares', () => {

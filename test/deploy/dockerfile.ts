@@ -2,6 +2,8 @@
 // substituted) and their instructions, with continuation lines joined and comments dropped. Enough to
 // check their structure here, where no Docker engine can build them.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { root } from './tools.js';
 
 export interface Instruction {
   op: string;
@@ -56,4 +58,28 @@ export function execForm(args: string): string[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+const program = 'dist/bin/tnth.js';
+
+export interface ImageRuntime {
+  /** Node's flags before the program: `node <flags> dist/bin/tnth.js`. */
+  nodeFlags: string[];
+  /** The runtime stage's ENV, but WORKFLOW_BUNDLE_PATH, a path only inside the image. */
+  env: Record<string, string>;
+}
+
+/** How the service's image runs Node: its runtime stage's node flags (ENTRYPOINT) and environment (ENV). */
+export function imageRuntime(): ImageRuntime {
+  const stage = parseDockerfile(join(root, 'Dockerfile')).stages.find((s) => s.name === 'runtime');
+  const entrypoint = execForm(stage?.instructions.findLast((i) => i.op === 'ENTRYPOINT')?.args ?? '');
+  if (!stage || entrypoint?.[0] !== 'node' || !entrypoint.includes(program)) {
+    throw new Error(`Dockerfile: no runtime stage whose ENTRYPOINT is ["node", ..., "${program}"]`);
+  }
+  const env: Record<string, string> = {};
+  for (const { args } of stage.instructions.filter((i) => i.op === 'ENV')) {
+    for (const [, name, value] of args.matchAll(/(\w+)=(\S+)/g))
+      if (name !== 'WORKFLOW_BUNDLE_PATH') env[name!] = value!;
+  }
+  return { nodeFlags: entrypoint.slice(1, entrypoint.indexOf(program)), env };
 }
