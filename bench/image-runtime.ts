@@ -17,6 +17,12 @@ export async function relaunchAsImage(): Promise<void> {
     env: { ...env, ...process.env, [asImage]: '1' },
     stdio: 'inherit',
   });
-  const code = await new Promise<number>((done) => child.once('exit', (c, signal) => done(c ?? (signal ? 1 : 0))));
-  process.exit(code);
+  // A benchmark stopped with Ctrl-C or a kill stops its run, not only this process.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, fail) => {
+    child.once('error', fail);
+    child.once('exit', (c, s) => done([c, s]));
+  });
+  if (signal) process.kill(process.pid, signal);
+  process.exit(code ?? 1);
 }

@@ -277,7 +277,7 @@ console.log(
   JSON.stringify(
     {
       machineAtStart,
-      node: { flags: process.execArgv, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX },
+      node: { flags: process.execArgv, NODE_ENV: process.env.NODE_ENV, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX },
       terminations,
       drainSeconds: drainMs / 1000,
       done: main.batch.results.filter((r) => r.status.phase === 'Done').length,

@@ -58,6 +58,43 @@ function installRuntime(config: Config, logger: Logger): void {
   });
 }
 
+/** How often a worker that is shutting down says what it still waits for. */
+const shutdownReportMs = 10_000;
+
+/**
+ * Once SIGTERM or SIGINT has started the shutdown, logs every 10 s what the SDK still waits for (its
+ * polls, activations and activities), so a shutdown that outlasts SHUTDOWN_GRACE_PERIOD says why.
+ */
+function reportShutdown(worker: Worker, logger: Logger, graceSeconds: number): NodeJS.Timeout {
+  let since: number | undefined;
+  let reportedAt = 0;
+  const timer = setInterval(() => {
+    const status = worker.getStatus();
+    if (status.runState === 'INITIALIZED' || status.runState === 'RUNNING') return;
+    const now = Date.now();
+    since ??= now;
+    if (now - since < shutdownReportMs || now - reportedAt < shutdownReportMs) return;
+    reportedAt = now;
+    const seconds = Math.round((now - since) / 1000);
+    // Past the grace period every activity has been cancelled: what is left should end within seconds.
+    logger[seconds > graceSeconds + shutdownReportMs / 1000 ? 'warn' : 'info'](
+      {
+        secondsSinceShutdownBegan: seconds,
+        runState: status.runState,
+        workflowPollerState: status.workflowPollerState,
+        activityPollerState: status.activityPollerState,
+        hasOutstandingWorkflowPoll: status.hasOutstandingWorkflowPoll,
+        hasOutstandingActivityPoll: status.hasOutstandingActivityPoll,
+        workflowActivationsInFlight: status.numInFlightWorkflowActivations,
+        activitiesInFlight: status.numInFlightNonLocalActivities,
+        localActivitiesInFlight: status.numInFlightLocalActivities,
+      },
+      'worker shutting down',
+    );
+  }, 1_000);
+  return timer.unref();
+}
+
 /** `tnth worker`: runs the workflows and activities until SIGINT or SIGTERM. */
 export async function main(_args: string[]): Promise<number> {
   let config: Config;
@@ -192,7 +229,12 @@ export async function main(_args: string[]): Promise<number> {
       },
       'worker started',
     );
-    await worker.run();
+    const shutdownReport = reportShutdown(worker, logger, config.SHUTDOWN_GRACE_PERIOD);
+    try {
+      await worker.run();
+    } finally {
+      clearInterval(shutdownReport);
+    }
     logger.info('worker stopped');
     return 0;
   } finally {

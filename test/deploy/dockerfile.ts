@@ -78,8 +78,11 @@ export function imageRuntime(): ImageRuntime {
   }
   const env: Record<string, string> = {};
   for (const { args } of stage.instructions.filter((i) => i.op === 'ENV')) {
-    for (const [, name, value] of args.matchAll(/(\w+)=(\S+)/g))
-      if (name !== 'WORKFLOW_BUNDLE_PATH') env[name!] = value!;
+    // Unquoted NAME=value pairs only: a quoted value or the old `ENV NAME value` form is refused, not misread.
+    const pairs = args.split(' ').map((pair) => /^(\w+)=([^"'$\s]+)$/.exec(pair));
+    if (pairs.some((pair) => !pair))
+      throw new Error(`Dockerfile: ENV ${args}: only unquoted NAME=value pairs are read`);
+    for (const [, name, value] of pairs as RegExpExecArray[]) if (name !== 'WORKFLOW_BUNDLE_PATH') env[name!] = value!;
   }
   return { nodeFlags: entrypoint.slice(1, entrypoint.indexOf(program)), env };
 }

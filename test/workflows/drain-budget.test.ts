@@ -109,18 +109,21 @@ describe('termination workflow: waiting for a drain budget place', function () {
     });
   });
 
-  it('fails with DrainBudgetTimeout when no place comes before the drain deadline, and leaves the line', async () => {
-    // The holder has the whole DRAIN_DEADLINE to reach its drain, however loaded the machine; the
-    // waiter's message comes late (it sat in the queue), leaving it 25 s of the deadline to wait.
+  it('fails with DrainBudgetTimeout when no place comes before the drain deadline, and leaves the line', async function () {
+    // The holder has the whole DRAIN_DEADLINE to reach its drain, however loaded the machine. The
+    // waiter's message comes late (it sat in the queue): at most 25 s of its deadline are left, and
+    // its deadline comes before the holder's, so the holder still drains when the waiter gives up.
+    this.timeout(180_000);
     const deadlineSeconds = 60;
     await cluster(
       { drainHangs: true, settings: { drainDeadlineSeconds: deadlineSeconds } },
       1,
       async ({ start, budget }) => {
-        const holder = await start(asgTerminateEvent());
+        const holderEvent = asgTerminateEvent();
+        const holder = await start(holderEvent);
         await untilPhase(holder, 'Draining', 'the holder to drain', deadlineSeconds * 1000);
-        const late = new Date(Date.now() - (deadlineSeconds - 25) * 1000).toISOString();
-        const waiter = await start(asgTerminateEvent(undefined, { time: late }));
+        const late = Math.min(Date.now() - (deadlineSeconds - 25) * 1000, Date.parse(holderEvent.time) - 5_000);
+        const waiter = await start(asgTerminateEvent(undefined, { time: new Date(late).toISOString() }));
         const error = await waiter.result().then(
           () => undefined,
           (e: unknown) => e,

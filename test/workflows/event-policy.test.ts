@@ -25,7 +25,8 @@ const status = (handle: WorkflowHandle): Promise<TerminationStatus> => handle.qu
 const signal = (handle: WorkflowHandle, event: InterruptionEvent) => handle.signal(interruptionSignal, event);
 
 describe('termination workflow: an action per kind of event, undone when nothing follows', function () {
-  this.timeout(60_000);
+  // Beyond one wait (harness.ts): a wait that runs out says where the termination was.
+  this.timeout(120_000);
   const stack = useStack();
 
   it('does nothing for a kind whose action is none and ends Ignored', async () => {

@@ -2,7 +2,7 @@ import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import type { InterruptionEvent } from '../../common/events.js';
 import { interruptionSignal, statusQuery, workflowTypes } from '../../common/names.js';
-import type { TerminationStatus } from '../../common/status.js';
+import type { TerminationPhase, TerminationStatus } from '../../common/status.js';
 import { asgTerminateEvent } from '../helpers/events.js';
 import { stackClient, stackNativeConnection, uniqueTaskQueue } from '../helpers/temporal.js';
 import { testWorker } from '../helpers/workflow-worker.js';
@@ -103,13 +103,19 @@ function recordingLogger(rec: Recorder) {
 }
 
 /**
+ * How long a wait lasts before it fails: a step that takes 2 s idle took 10-15 s at the suite's start
+ * (load 16-22 on 2 cores), when these tests run beside the stack tests. A pass never waits it out.
+ */
+const waitMs = 60_000;
+
+/**
  * Polls `check` every 50 ms until it holds; fails naming `what` after `ms`, and what `seen` says
  * of the state it was in then.
  */
 export async function until(
   check: () => boolean | Promise<boolean>,
   what: string,
-  ms = 30_000,
+  ms = waitMs,
   seen?: () => Promise<string>,
 ): Promise<void> {
   const deadline = Date.now() + ms;
@@ -123,7 +129,12 @@ export async function until(
 }
 
 /** Waits until the termination is in `phase`; a timeout names the phase it was in and its last decisions. */
-export async function untilPhase(handle: WorkflowHandle, phase: string, what: string, ms = 30_000): Promise<void> {
+export async function untilPhase(
+  handle: WorkflowHandle,
+  phase: TerminationPhase,
+  what: string,
+  ms = waitMs,
+): Promise<void> {
   await until(
     async () => (await handle.query(statusQuery)).phase === phase,
     what,

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { statusQuery } from '../../common/names.js';
 import type { TerminationStatus } from '../../common/status.js';
 import { asgTerminateEvent } from '../helpers/events.js';
 import { stackVar } from '../helpers/stack-env.js';
-import { runTermination, until, untilPhase, useStack } from './harness.js';
+import { runTermination, untilPhase, useStack } from './harness.js';
 
 const run = promisify(execFile);
 
@@ -35,10 +34,7 @@ describe('termination workflow: inspection, duplicates and operator controls fro
         event,
         during: async (handle, _rec, start) => {
           await start(); // the same message delivered again
-          await until(
-            async () => (await handle.query(statusQuery)).phase === 'WaitingToRetry',
-            'the first attempt to fail',
-          );
+          await untilPhase(handle, 'WaitingToRetry', 'the first attempt to fail');
           const workflowId = handle.workflowId;
           const answer = JSON.parse(
             await temporalCli('workflow', 'query', '--workflow-id', workflowId, '--type', 'status', '--output', 'json'),

@@ -151,10 +151,7 @@ describe('termination workflow: long terminations, failures and interruptions en
       { completionMs: 3000, settings: { duplicateWindowSeconds: 2 } },
       {
         during: async (handle) => {
-          await until(
-            async () => (await handle.query(statusQuery)).phase === 'CompletingLifecycleAction',
-            'the completion',
-          );
+          await untilPhase(handle, 'CompletingLifecycleAction', 'the completion');
           const reply = await handle.executeUpdate(stopHandlingUpdate, { args: [{ reason: 'too late' }] });
           assert.match(reply, /is being completed; handling ends once that call returns/);
         },
