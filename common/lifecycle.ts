@@ -65,6 +65,22 @@ export const nextHeartbeatDue = (clock: HoldClock): number => heldSince(clock) +
 export const holdExpiresAt = (clock: HoldClock): number =>
   Math.min(heldSince(clock) + clock.heartbeatTimeoutSeconds * 1000, clock.globalDeadline);
 
+/**
+ * A phase's heartbeat loop starts this long before the heartbeat it sends first is due, not at the
+ * phase's start: a phase that ends sooner (a short drain, a scale-in's few seconds) needs no loop at
+ * all, and so no Temporal heartbeats and no cancel to wait for before the completion. It covers the
+ * workflow task that starts the loop and the activity's dispatch, seconds on a busy server; a worker
+ * lost meanwhile is in the interval's lostWorkerSeconds, as a loop's lost worker is.
+ */
+export const loopLeadSeconds = 10;
+
+/**
+ * When the loop of a phase that begins at `now` must start: `loopLeadSeconds` before the next
+ * heartbeat is due, or at HEARTBEAT_UNTIL if that comes first (the loop then has nothing to send).
+ */
+export const loopStartAt = (clock: HoldClock): number =>
+  Math.min(nextHeartbeatDue(clock) - loopLeadSeconds * 1000, clock.untilEpochMs);
+
 /** Why a lifecycle action this workflow held is no longer active. */
 export type LostReason = 'global-timeout' | 'heartbeat-timeout' | 'heartbeat-until' | 'ended-elsewhere';
 

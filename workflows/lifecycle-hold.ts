@@ -1,8 +1,9 @@
-import { CancellationScope, condition, isCancellation, log } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, log, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import type { LifecycleEvent } from '../common/events.js';
 import {
   globalTimeoutSeconds,
   holdExpiresAt,
+  loopStartAt,
   maxGlobalTimeoutSeconds,
   nextHeartbeatDue,
   planHeartbeats,
@@ -15,6 +16,8 @@ import {
 import type { LifecycleResult, RunbookSettings } from '../common/settings.js';
 import type { LifecycleActionStatus } from '../common/status.js';
 import { completion, describeLifecycleHook, heartbeatActivity } from './activities.js';
+import { holdSinks } from './hold-sinks.js';
+import { deferredLoopPatch } from './patches.js';
 import type { TerminationState } from './termination-state.js';
 
 /** The holds as one run of the workflow hands them to the next (continue-as-new). */
@@ -68,7 +71,9 @@ class Hold {
  *     between attempts, the wait before completing) with one heartbeat loop per open action beside
  *     it, in one cancellation scope; however the phase ends, the scope is cancelled and the loops are
  *     awaited until they have really stopped (WAIT_CANCELLATION_COMPLETED) before it returns. Phases
- *     run one after another, so at most one loop per action runs at any moment.
+ *     run one after another, so at most one loop per action runs at any moment. A loop starts
+ *     `loopLeadSeconds` before its first heartbeat is due (a timer in the same scope until then),
+ *     so a phase shorter than that has none.
  *   - `complete(result)` hands each action to the completion activity, which sends the heartbeats
  *     that come due while Auto Scaling throttles the completion.
  * Each loop times its heartbeats from the action's start or its last heartbeat, whichever loop sent
@@ -270,8 +275,12 @@ export class LifecycleHolds {
   }
 
   private async keepAlive(hold: Hold): Promise<void> {
-    const clock = await this.clockOf(hold);
+    let clock = await this.clockOf(hold);
     if (hold.ended || hold.heartbeatsOver) return;
+    if (patched(deferredLoopPatch)) {
+      await this.untilLoopIsDue(hold, clock);
+      clock = hold.current()!;
+    }
     if (Date.now() >= clock.untilEpochMs) {
       this.heartbeatsOver(hold);
       return;
@@ -281,6 +290,22 @@ export class LifecycleHolds {
       hold.lastHeartbeatAt = Math.max(hold.lastHeartbeatAt ?? 0, result.lastHeartbeatAt);
     if (result.end === 'action-not-active') this.lose(hold, result.lostReason ?? 'ended-elsewhere', 'a heartbeat');
     else this.heartbeatsOver(hold);
+  }
+
+  /**
+   * Waits until the loop must start (`loopStartAt`): a phase that ends before then cancels the
+   * timer, and no loop runs. Meanwhile the worker's metrics show the action's expiry.
+   */
+  private async untilLoopIsDue(hold: Hold, clock: HoldClock): Promise<void> {
+    const startAt = loopStartAt(clock);
+    if (startAt <= Date.now()) return;
+    const key = `${workflowInfo().workflowId}/${hold.target.lifecycleActionToken}`;
+    holdSinks.waiting(key, hold.target.lifecycleHookName, holdExpiresAt(clock), startAt);
+    try {
+      await sleep(startAt - Date.now());
+    } finally {
+      holdSinks.over(key);
+    }
   }
 
   /** The action's clock, reading the hook's timeouts the first time. */

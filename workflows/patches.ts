@@ -5,3 +5,9 @@
  * termination (#15). Histories recorded before it replay as they ran (test/histories/).
  */
 export const leanHistoryPatch = 'lean-history';
+
+/**
+ * Histories from this patch on start a phase's lifecycle heartbeat loop `loopLeadSeconds` before its
+ * first heartbeat is due (a timer until then), not at the phase's start (#15).
+ */
+export const deferredLoopPatch = 'deferred-heartbeat-loop';

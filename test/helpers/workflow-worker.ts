@@ -34,6 +34,8 @@ const quietLogger = {
   error: (message: string) => console.error(message),
 };
 
+const ignoredHoldSinks = { waiting: { fn: () => undefined }, over: { fn: () => undefined } };
+
 /** A worker on its own task queue with the given (usually stubbed) activities. */
 export async function testWorker(
   connection: NativeConnection,
@@ -43,6 +45,8 @@ export async function testWorker(
 ): Promise<Worker> {
   return Worker.create({
     ...options,
+    // The workflows' own sinks, as the service's worker has them (worker/metrics.ts), unless given.
+    sinks: { holds: ignoredHoldSinks, ...options.sinks },
     connection,
     namespace: stackVar('TEMPORAL_NAMESPACE'),
     taskQueue,

@@ -57,6 +57,8 @@ export class Recorder {
   readonly preparations: { at: number; taints: string[]; cordon: boolean }[] = [];
   /** Each restoreNode call (an undo, a return from the warm pool). */
   readonly restorations: NodeRestoration[] = [];
+  /** Each wait of a loop for its start, as the workflow told its worker (the `holds` sink). */
+  readonly holdWaits: { key: string; hook: string; expiresAt: number; loopStartsAt: number; over?: number }[] = [];
   /** What the workflow logged, in order (never during replay). */
   readonly logs: { level: string; message: string; attrs: Record<string, unknown> }[] = [];
   rehearsals = 0;
@@ -88,6 +90,8 @@ export interface StubBehaviour {
   hookDefaultResult?: LifecycleResult;
   /** The instance's EC2 tags (default none). */
   instanceTags?: Record<string, string>;
+  /** Each drain attempt takes this long (default: three Temporal heartbeats, a fraction of a second). */
+  drainMs?: number;
   /** DescribeInstances takes this long (an EC2 outage that ends). */
   describeMs?: number;
   /** DescribeInstances fails for good with this type (a role without ec2:DescribeInstances, say). */
@@ -174,7 +178,8 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
           throw ApplicationFailure.retryable('WORKER_SHUTDOWN', 'CancelledFailure');
         }
         if (behaviour.drainHangs) for (;;) await beat(ctx);
-        for (let i = 0; i < 3; i++) await beat(ctx);
+        if (behaviour.drainMs) await beatFor(ctx, behaviour.drainMs);
+        else for (let i = 0; i < 3; i++) await beat(ctx);
         const ran = rec.drains.length - (behaviour.drainInterruptions ?? 0);
         span.ok = ran > (behaviour.drainFailures ?? 0);
         if (!span.ok) {
