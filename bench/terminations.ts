@@ -2,10 +2,13 @@
 // in Temporal. Starts BENCH_TERMINATIONS (1,000) ASG terminations at once on the stack's Temporal dev
 // server, run by one in-process worker whose activities stand in for AWS and Kubernetes (a drain takes
 // BENCH_DRAIN_MS, 5 s, heartbeating as the real drain does; the lifecycle heartbeat loop is the real
-// one, against an Auto Scaling that answers at once, so each termination keeps it running). The worker
-// talks to the server through a counting gRPC proxy, so heartbeats that reach the server are counted,
-// not estimated. Then BENCH_FAILING (200) more terminations whose first drain attempt fails, for the
-// time a failed attempt's heartbeat loop takes to stop. Prints the figures as JSON. Not part of the tests.
+// one, against an Auto Scaling that answers at once). The hook's HeartbeatTimeout is 300 s and
+// HEARTBEAT_INTERVAL unset (BENCH_HEARTBEAT_INTERVAL sets it), as a user gets it, so a loop starts only
+// in a termination still running 230 s after its notice. The worker talks to the server through a
+// counting gRPC proxy, so heartbeats that reach the server are counted, not estimated. Then
+// BENCH_FAILING (200) more terminations whose first drain attempt fails and whose notices came one
+// heartbeat interval late (their loops run from the start), for the time a failed attempt's heartbeat
+// loop takes to stop. Prints the figures as JSON. Not part of the tests.
 // Runs in a Node started as the image starts the service (bench/image-runtime.ts; BENCH_NODE_FLAGS
 // instead of the image's flags).
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -17,7 +20,7 @@ import type { temporal } from '@temporalio/proto';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { createLifecycleHeartbeat, type LifecycleHeartbeatInput } from '../activities/aws/lifecycle-heartbeat.js';
 import { drainHeartbeatMs } from '../activities/kubernetes/drain.js';
-import type { LifecycleTarget } from '../common/lifecycle.js';
+import { deriveHeartbeatInterval, type LifecycleTarget } from '../common/lifecycle.js';
 import { heartbeatRecordedSignal, interruptionSignal, workflowTypes } from '../common/names.js';
 import type { LifecycleResult } from '../common/settings.js';
 import type { TerminationStatus } from '../common/status.js';
@@ -57,7 +60,12 @@ const { client, connection } = await stackClient();
 const native = await NativeConnection.connect({ address: counter.address });
 
 const rec = new Recorder();
-const stubs = stubActivities(rec, { settings: { heartbeatIntervalSeconds: 30 } });
+/** HEARTBEAT_INTERVAL; unset, as a user gets it: derived from the stubbed hook's 300 s (240 s). */
+const heartbeatIntervalSeconds = process.env.BENCH_HEARTBEAT_INTERVAL
+  ? Number(process.env.BENCH_HEARTBEAT_INTERVAL)
+  : undefined;
+const hookTimeoutSeconds = 300;
+const stubs = stubActivities(rec, { hookTimeoutSeconds, settings: { heartbeatIntervalSeconds } });
 /** Per workflow: its drain attempts, its heartbeat loops and its completion, in the worker's clock. */
 const drains = new Map<string, { start: number; end: number; failed: boolean }[]>();
 const loops = new Map<string, { start: number; end: number | undefined }[]>();
@@ -128,7 +136,12 @@ const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsa
 
 /** Starts `count` terminations and waits for all; returns their handles, statuses and in-flight times. */
 async function runBatch(count: number, options: { failFirst: boolean }) {
-  const events = Array.from({ length: count }, () => asgTerminateEvent());
+  // The failing ones sat in the queue until their first heartbeat was due: their loops start at once,
+  // so each failed attempt has a loop to stop.
+  const age = options.failFirst ? (heartbeatIntervalSeconds ?? deriveHeartbeatInterval(hookTimeoutSeconds)) * 1000 : 0;
+  const events = Array.from({ length: count }, () =>
+    asgTerminateEvent(undefined, { time: new Date(Date.now() - age).toISOString() }),
+  );
   const started: { handle: WorkflowHandle; at: number }[] = [];
   for (let i = 0; i < events.length; i += startConcurrency) {
     started.push(
@@ -284,6 +297,10 @@ console.log(
       secondsToStartAll: +((main.batch.startedAll - began) / 1000).toFixed(1),
       secondsUntilAllDone: +main.seconds.toFixed(1),
       terminationsPerSecond: +(terminations / main.seconds).toFixed(1),
+      heartbeatIntervalSeconds: heartbeatIntervalSeconds ?? deriveHeartbeatInterval(hookTimeoutSeconds),
+      heartbeatLoopsPerTermination: +(
+        ids.reduce((n, id) => n + (loops.get(id)?.length ?? 0), 0) / terminations
+      ).toFixed(2),
       peakHeartbeatLoops: rec.maxHeartbeatsRunning,
       heartbeatLoopsLeft: rec.heartbeatsRunning,
       completions: completions.size,

@@ -34,7 +34,8 @@ const quietLogger = {
   error: (message: string) => console.error(message),
 };
 
-const ignoredHoldSinks = { waiting: { fn: () => undefined }, over: { fn: () => undefined } };
+/** The workflows' own sinks (`workflows/hold-sinks.ts`), doing nothing: the service's feed its metrics. */
+export const ignoredHoldSinks = { waiting: { fn: () => undefined }, over: { fn: () => undefined } };
 
 /** A worker on its own task queue with the given (usually stubbed) activities. */
 export async function testWorker(

@@ -60,17 +60,36 @@ const scenarios: Scenario[] = [
     event: asgTerminateEvent(),
     behaviour: { settings: { checkTagBeforeDraining: true } },
   },
+  {
+    // A 300 s hook heartbeats 240 s after the start: each phase's loop waits on a timer that the
+    // phase's end cancels.
+    name: 'termination-short-phases',
+    workflowType: workflowTypes.termination,
+    event: asgTerminateEvent(),
+    behaviour: { drainFailures: 1, settings: { heartbeatIntervalSeconds: undefined } },
+  },
+  {
+    // A 120 s hook heartbeats 78 s after the start: the first attempt's loop starts when its timer
+    // fires, 18 s in; the next phases' loops start at once.
+    name: 'termination-deferred-loop',
+    workflowType: workflowTypes.termination,
+    event: asgTerminateEvent(),
+    behaviour: { hookTimeoutSeconds: 120, drainFailures: 1, drainMs: 25_000, settings: { heartbeatIntervalSeconds: undefined } },
+  },
 ];
 
 /** Every recording runs with a cluster name, as the service does (CLUSTER_NAME is required). */
 const recordedCluster = 'record';
 
-// `npm run record-histories -- <tag>` writes <scenario>-<tag>.json beside the earlier recordings,
-// which stay: each workflow change under a patch adds histories of its own (tagged with the patch
-// id), and old ones keep replaying.
-const tag = process.argv[2];
-if (!tag || process.argv.length > 3) {
-  console.error('usage: npm run record-histories -- <tag> (the patch id of the workflow change)');
+// `npm run record-histories -- <tag> [scenario...]` writes <scenario>-<tag>.json beside the earlier
+// recordings, which stay: each workflow change under a patch adds histories of its own (tagged with
+// the patch id), and old ones keep replaying. Without scenarios, it records them all.
+const [tag, ...only] = process.argv.slice(2);
+const unknown = only.filter((name) => !scenarios.some((s) => s.name === name));
+if (!tag || unknown.length > 0) {
+  console.error(
+    `usage: npm run record-histories -- <tag> (the patch id of the workflow change) [scenario...]${unknown.length ? `; no scenario ${unknown.join(', ')}` : ''}`,
+  );
   process.exit(2);
 }
 
@@ -78,7 +97,7 @@ loadStackEnv();
 const { client, connection } = await stackClient();
 const native = await stackNativeConnection();
 try {
-  for (const scenario of scenarios) {
+  for (const scenario of scenarios.filter((s) => only.length === 0 || only.includes(s.name))) {
     const rec = new Recorder();
     const taskQueue = uniqueTaskQueue('record');
     const workflowId = `${scenario.name}-${taskQueue}`;

@@ -30,13 +30,11 @@ describe("termination workflow: the hold of a lifecycle action runs on the actio
   });
 
   it('clamps a HEARTBEAT_INTERVAL the hook cannot carry, and says so in status and on the node', async () => {
-    // Started 10 s ago: the first heartbeat (18 s after the start) is due within the loops' lead.
-    const event = asgTerminateEvent(undefined, { time: new Date(Date.now() - 10_000).toISOString() });
-    const { rec, status } = await runTermination(
-      stack,
-      { hookTimeoutSeconds: 60, settings: { heartbeatIntervalSeconds: 300, emitKubernetesEvents: true } },
-      { event },
-    );
+    // Its interval (18 s) is within the loops' lead: each phase has a loop from its start.
+    const { rec, status } = await runTermination(stack, {
+      hookTimeoutSeconds: 60,
+      settings: { heartbeatIntervalSeconds: 300, emitKubernetesEvents: true },
+    });
     assert.equal(status.phase, 'Done');
     assert.ok(rec.heartbeatInputs.length > 0, 'no loop ran');
     assert.ok(rec.heartbeatInputs.every((i) => i.clock.intervalSeconds === 18));
@@ -60,7 +58,7 @@ describe("termination workflow: the hold of a lifecycle action runs on the actio
   });
 
   it('starts no loop for phases that end before the first heartbeat is due, and shows the hold meanwhile', async () => {
-    // A 300 s hook heartbeats 240 s after the start; the loop would start 10 s before that.
+    // A 300 s hook heartbeats 240 s after the start; the loop would start 60 s before that.
     const event = asgTerminateEvent();
     const { rec, status } = await runTermination(
       stack,
@@ -75,17 +73,17 @@ describe("termination workflow: the hold of a lifecycle action runs on the actio
     for (const wait of rec.holdWaits) {
       assert.equal(wait.hook, 'test-hook');
       assert.equal(wait.expiresAt, startedAt + 300_000, 'the wait showed another expiry than the action has');
-      assert.equal(wait.loopStartsAt, startedAt + 230_000);
+      assert.equal(wait.loopStartsAt, startedAt + 180_000);
       assert.ok(wait.over !== undefined && wait.over <= rec.completions[0]!.at, 'a wait outlived its phase');
     }
   });
 
-  it("starts the loop of a long phase 10 s before its first heartbeat is due, on the action's clock", async () => {
-    // A 60 s hook heartbeats 18 s after the start: the loop starts 8 s in, while the 20 s attempt runs.
+  it("starts the loop of a long phase 60 s before its first heartbeat is due, on the action's clock", async () => {
+    // A 120 s hook heartbeats 78 s after the start: the loop starts 18 s in, while the 30 s attempt runs.
     const event = asgTerminateEvent();
     const { rec, status } = await runTermination(
       stack,
-      { hookTimeoutSeconds: 60, drainMs: 20_000, settings: { heartbeatIntervalSeconds: undefined } },
+      { hookTimeoutSeconds: 120, drainMs: 30_000, settings: { heartbeatIntervalSeconds: undefined } },
       { event },
     );
     assert.equal(status.phase, 'Done');
@@ -93,13 +91,13 @@ describe("termination workflow: the hold of a lifecycle action runs on the actio
     const startedAt = Date.parse(event.time);
     const loop = rec.heartbeats.find((h) => h.start >= drain!.start);
     assert.ok(loop, 'no loop held the action through a drain that ran past its first heartbeat');
-    assert.ok(loop.start >= startedAt + 8_000, `the loop started ${loop.start - startedAt} ms after the action`);
+    assert.ok(loop.start >= startedAt + 18_000, `the loop started ${loop.start - startedAt} ms after the action`);
     assert.ok(loop.start < drain!.end!, 'the loop started after the attempt it covers');
     assert.ok(loop.end! >= drain!.end! && loop.end! <= rec.completions[0]!.at);
     const input = rec.heartbeatInputs[rec.heartbeats.indexOf(loop)]!;
     assert.equal(input.clock.startedAt, startedAt, 'the loop timed itself from its own start');
-    assert.equal(input.clock.intervalSeconds, 18);
-    assert.ok(rec.holdWaits.some((w) => w.loopStartsAt === startedAt + 8_000 && w.over !== undefined));
+    assert.equal(input.clock.intervalSeconds, 78);
+    assert.ok(rec.holdWaits.some((w) => w.loopStartsAt === startedAt + 18_000 && w.over !== undefined));
   });
 
   it("caps the drain and HEARTBEAT_UNTIL by the action's global timeout", async () => {
