@@ -80,12 +80,12 @@ describe('probes and the worker metrics that have no Temporal in them', () => {
         .map((s) => Math.round(s.value));
     const info = {} as WorkflowInfo;
     const now = Date.now();
-    sinks.holds.waiting.fn(info, 'wf-a/token-1', 'tnth-drain', now + 300_000, now + 230_000);
+    await sinks.holds.waiting.fn(info, 'wf-a/token-1', 'tnth-drain', now + 300_000, now + 230_000);
     assert.deepEqual(await read(), [300]);
-    sinks.holds.over.fn(info, 'wf-a/token-1');
+    await sinks.holds.over.fn(info, 'wf-a/token-1');
     assert.deepEqual(await read(), [], 'a wait that is over still shows');
     // A workflow that moved to another worker: this one never hears the wait is over.
-    sinks.holds.waiting.fn(info, 'wf-b/token-2', 'tnth-drain', now + 60_000, now - 1);
+    await sinks.holds.waiting.fn(info, 'wf-b/token-2', 'tnth-drain', now + 60_000, now - 1);
     assert.deepEqual(await read(), [], "a wait past its loop's start still shows");
   });
 
