@@ -6,9 +6,9 @@
 // HEARTBEAT_INTERVAL unset (BENCH_HEARTBEAT_INTERVAL sets it), as a user gets it, so a loop starts only
 // in a termination still running 230 s after its notice. The worker talks to the server through a
 // counting gRPC proxy, so heartbeats that reach the server are counted, not estimated. Then
-// BENCH_FAILING (200) more terminations whose first drain attempt fails and whose notices came one
-// heartbeat interval late (their loops run from the start), for the time a failed attempt's heartbeat
-// loop takes to stop. Prints the figures as JSON. Not part of the tests.
+// BENCH_FAILING (200) more terminations whose first drain attempt fails, under a 60 s hook (a loop
+// beside every phase from its start), for the time a failed attempt's heartbeat loop takes to stop.
+// Prints the figures as JSON. Not part of the tests.
 // Runs in a Node started as the image starts the service (bench/image-runtime.ts; BENCH_NODE_FLAGS
 // instead of the image's flags).
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -81,8 +81,17 @@ const realLoop = createLifecycleHeartbeat({
     await client.workflow.getHandle(execution.workflowId, execution.runId).signal(heartbeatRecordedSignal, progress);
   },
 });
+/**
+ * The failing terminations' hook: 60 s, so its interval (18 s) is within a loop's lead and every phase
+ * has a loop from its start, and each failed attempt a loop to stop.
+ */
+const failingHook = { name: 'bench-failing-hook', heartbeatTimeoutSeconds: 60 };
 const activities = {
   ...stubs,
+  async describeLifecycleHook(target: LifecycleTarget) {
+    if (target.lifecycleHookName !== failingHook.name) return stubs.describeLifecycleHook!(target);
+    return { heartbeatTimeoutSeconds: failingHook.heartbeatTimeoutSeconds, globalTimeoutSeconds: undefined };
+  },
   // As the real drain heartbeats: on its timer only.
   async drainNode() {
     const ctx = Context.current();
@@ -136,11 +145,8 @@ const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsa
 
 /** Starts `count` terminations and waits for all; returns their handles, statuses and in-flight times. */
 async function runBatch(count: number, options: { failFirst: boolean }) {
-  // The failing ones sat in the queue until their first heartbeat was due: their loops start at once,
-  // so each failed attempt has a loop to stop.
-  const age = options.failFirst ? (heartbeatIntervalSeconds ?? deriveHeartbeatInterval(hookTimeoutSeconds)) * 1000 : 0;
   const events = Array.from({ length: count }, () =>
-    asgTerminateEvent(undefined, { time: new Date(Date.now() - age).toISOString() }),
+    asgTerminateEvent(undefined, options.failFirst ? { lifecycleHookName: failingHook.name } : {}),
   );
   const started: { handle: WorkflowHandle; at: number }[] = [];
   for (let i = 0; i < events.length; i += startConcurrency) {
