@@ -3,11 +3,10 @@
 // server, run by one in-process worker whose activities stand in for AWS and Kubernetes (a drain takes
 // BENCH_DRAIN_MS, 5 s, heartbeating as the real drain does; the lifecycle heartbeat loop is the real
 // one, against an Auto Scaling that answers at once). The hook's HeartbeatTimeout is 300 s and
-// HEARTBEAT_INTERVAL unset (BENCH_HEARTBEAT_INTERVAL sets it), as a user gets it, so a loop starts only
-// in a termination still running 230 s after its notice. The worker talks to the server through a
-// counting gRPC proxy, so heartbeats that reach the server are counted, not estimated. Then
-// BENCH_FAILING (200) more terminations whose first drain attempt fails, under a 60 s hook (a loop
-// beside every phase from its start), for the time a failed attempt's heartbeat loop takes to stop.
+// HEARTBEAT_INTERVAL unset (BENCH_HEARTBEAT_INTERVAL sets it), as a user gets it. The worker talks to
+// the server through a counting gRPC proxy, so heartbeats that reach the server are counted, not
+// estimated. Then BENCH_FAILING (200) more terminations whose first drain attempt fails, under a 60 s
+// hook, for the time a failed attempt's heartbeat loop takes to stop.
 // Prints the figures as JSON. Not part of the tests.
 // Runs in a Node started as the image starts the service (bench/image-runtime.ts; BENCH_NODE_FLAGS
 // instead of the image's flags).
@@ -81,10 +80,7 @@ const realLoop = createLifecycleHeartbeat({
     await client.workflow.getHandle(execution.workflowId, execution.runId).signal(heartbeatRecordedSignal, progress);
   },
 });
-/**
- * The failing terminations' hook: 60 s, so its interval (18 s) is within a loop's lead and every phase
- * has a loop from its start, and each failed attempt a loop to stop.
- */
+/** The failing terminations' hook: 60 s, the shortest that survives a lost worker (interval 18 s). */
 const failingHook = { name: 'bench-failing-hook', heartbeatTimeoutSeconds: 60 };
 const activities = {
   ...stubs,

@@ -65,26 +65,6 @@ export const nextHeartbeatDue = (clock: HoldClock): number => heldSince(clock) +
 export const holdExpiresAt = (clock: HoldClock): number =>
   Math.min(heldSince(clock) + clock.heartbeatTimeoutSeconds * 1000, clock.globalDeadline);
 
-/**
- * A phase's heartbeat loop starts this long before the heartbeat it sends first is due, not at the
- * phase's start: a phase that ends sooner (a short drain, a scale-in's few seconds) needs no loop at
- * all, and so no Temporal heartbeats and no cancel to wait for before the completion. Until its loop
- * starts, the hold waits on Temporal (a timer), as it does at a handover between two phases: a
- * server that stops answering then must answer again before the action expires: at least this long
- * after the timer was due, plus the 42 s or more that a heartbeat's due time leaves before the
- * expiry (lostWorkerSeconds and the throttling allowance), 102 s in all, where a handover allows
- * 42 s; so the deferral is never the hold's weakest point. A HEARTBEAT_INTERVAL of at most this keeps
- * a loop beside every phase from its start.
- */
-export const loopLeadSeconds = 60;
-
-/**
- * When the loop of a phase that begins at `now` must start: `loopLeadSeconds` before the next
- * heartbeat is due, or at HEARTBEAT_UNTIL if that comes first (the loop then has nothing to send).
- */
-export const loopStartAt = (clock: HoldClock): number =>
-  Math.min(nextHeartbeatDue(clock) - loopLeadSeconds * 1000, clock.untilEpochMs);
-
 /** Why a lifecycle action this workflow held is no longer active. */
 export type LostReason = 'global-timeout' | 'heartbeat-timeout' | 'heartbeat-until' | 'ended-elsewhere';
 

@@ -213,7 +213,6 @@ export async function main(_args: string[]): Promise<number> {
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       activities,
-      sinks: metrics.sinks,
       shutdownGraceTime: `${config.SHUTDOWN_GRACE_PERIOD} seconds`,
       maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT_ACTIVITIES,
       ...(config.WORKFLOW_CACHE_SIZE === undefined ? {} : { maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE }),

@@ -1,8 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ActivityMetrics } from '../activities/index.js';
-import type { InjectedSinks } from '@temporalio/worker';
 import type { LostReason } from '../common/lifecycle.js';
-import type { HoldSinks } from '../workflows/hold-sinks.js';
 
 const lostReasons: LostReason[] = ['heartbeat-timeout', 'global-timeout', 'heartbeat-until', 'ended-elsewhere'];
 
@@ -17,11 +15,7 @@ const cordonBuckets = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
  * per-hold gauges are kept per activity (`key`) and summed or minimised at scrape time, so a drain or
  * a hold that moves to another worker leaves this one's figures with it.
  */
-export function createWorkerMetrics(): {
-  registry: Registry;
-  activity: ActivityMetrics;
-  sinks: InjectedSinks<HoldSinks>;
-} {
+export function createWorkerMetrics(): { registry: Registry; activity: ActivityMetrics } {
   const registry = new Registry();
   const loops = new Gauge({
     name: 'tnth_heartbeat_loops_running',
@@ -102,22 +96,18 @@ export function createWorkerMetrics(): {
       this.set(draining.size);
     },
   });
-  // A workflow's entry lasts until its loop's start (`until`): if the workflow moved to another worker
-  // meanwhile, this one never hears that the wait is over.
-  const holds = new Map<string, { hook: string; expiresAt: number; until?: number }>();
+  const holds = new Map<string, { hook: string; expiresAt: number }>();
   new Gauge({
     name: 'tnth_lifecycle_hook_seconds_left',
-    help: 'Seconds until the soonest of the lifecycle actions this worker holds expires unless a heartbeat reaches Auto Scaling, by hook name (held: by a heartbeat loop, or by a workflow whose loop waits for its start); absent while it holds none',
+    help: 'Seconds until the soonest of the lifecycle actions this worker holds expires unless a heartbeat reaches Auto Scaling, by hook name; absent while it holds none',
     labelNames: ['hook'],
     registers: [registry],
     collect() {
       this.reset();
       const soonest = new Map<string, number>();
+      for (const { hook, expiresAt } of holds.values())
+        soonest.set(hook, Math.min(soonest.get(hook) ?? Infinity, expiresAt));
       const now = Date.now();
-      for (const [key, { hook, expiresAt, until }] of holds) {
-        if (until !== undefined && until <= now) holds.delete(key);
-        else soonest.set(hook, Math.min(soonest.get(hook) ?? Infinity, expiresAt));
-      }
       for (const [hook, expiresAt] of soonest) this.set({ hook }, Math.max(0, (expiresAt - now) / 1000));
     },
   });
@@ -143,12 +133,6 @@ export function createWorkerMetrics(): {
       nodeCordoned: (kind, seconds) => noticeToCordon.observe({ kind }, Math.max(0, seconds)),
       holdExpiry: (key, hook, expiresAt) =>
         expiresAt === undefined ? holds.delete(key) : holds.set(key, { hook, expiresAt }),
-    },
-    sinks: {
-      holds: {
-        waiting: { fn: (_info, key, hook, expiresAt, until) => void holds.set(key, { hook, expiresAt, until }) },
-        over: { fn: (_info, key) => void holds.delete(key) },
-      },
     },
   };
 }

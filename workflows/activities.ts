@@ -1,16 +1,20 @@
 import {
   ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
+  isCancellation,
   patched,
   proxyActivities,
   proxyLocalActivities,
+  TemporalFailure,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { OwnershipNote } from '../activities/ownership.js';
 import type { RunbookSettings } from '../common/settings.js';
 import { drainFailedTypes, permanentFailureTypes } from '../common/failures.js';
-import { activityHeartbeatTimeoutSeconds } from '../common/lifecycle.js';
-import { leanHistoryPatch } from './patches.js';
+import { activityHeartbeatTimeoutSeconds, type LifecycleTarget } from '../common/lifecycle.js';
+import { leanHistoryPatch, shortPhasesPatch } from './patches.js';
 
 /** A call whose work has no deadline left still gets this long: an outcome event, a last webhook. */
 const minimumCallBudgetMs = 60_000;
@@ -33,6 +37,63 @@ export function callsUntil(deadlineEpochMs: number) {
       nonRetryableErrorTypes: [...permanentFailureTypes],
     },
   });
+}
+
+/**
+ * One try, as a local activity: its result is a marker in the history, and no workflow task has to
+ * deliver it. Ten seconds bound what cannot be cancelled (see `shortCall`): an operator's stop, or
+ * the end of the phase, waits for it at most that long.
+ */
+const localTry = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 1 },
+});
+
+/**
+ * The reads tried locally first (`triedLocallyFirst`): answered in milliseconds, and a try cut short
+ * at its timeout changes nothing. Not the cordon: a write that lands after its try timed out would
+ * make the retry record the node's changes as there before.
+ */
+export type LocalFirstCall = 'describeInstance' | 'findNode';
+
+/**
+ * `remote.<name>` tried once as a local activity first, under `shortPhasesPatch`: a lookup that
+ * answers at once then costs one history event instead of six (an activity's three, and the workflow
+ * task that delivers it). A try that fails in a way a retry may fix (a timeout, a 5xx, throttling)
+ * goes on as the activity, retried until its deadline as before; what no retry fixes fails at once,
+ * as the activity would. While a local activity runs, its workflow task stays open and no other
+ * command reaches Temporal, a heartbeat loop's start included: the caller tries locally only when
+ * the hold can wait (`LifecycleHolds.canGoUnheld`).
+ */
+export function triedLocallyFirst<K extends LocalFirstCall>(name: K, remote: Pick<Activities, K>): Activities[K] {
+  const viaActivity = remote[name] as unknown as AnyCall;
+  const viaLocal = localTry[name] as unknown as AnyCall;
+  const call: AnyCall = async (...args) => {
+    // A scope already cancelled (an operator's stop) must not start what it cannot cancel.
+    if (!patched(shortPhasesPatch) || CancellationScope.current().consideredCancelled) return viaActivity(...args);
+    try {
+      return await CancellationScope.nonCancellable(() => viaLocal(...args));
+    } catch (error) {
+      if (isCancellation(error) || !retryable(error)) throw error;
+      return viaActivity(...args);
+    }
+  };
+  return call as unknown as Activities[K];
+}
+
+type AnyCall = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * What the activities' retry policy would retry: a timeout, or a failure neither permanent nor marked
+ * non-retryable. A local activity's failure comes as the activity's own error, an activity's wrapped
+ * in an ActivityFailure.
+ */
+function retryable(error: unknown): boolean {
+  const failure = error instanceof ActivityFailure ? error.cause : error;
+  if (failure instanceof ApplicationFailure) {
+    return !failure.nonRetryable && !permanentFailureTypes.some((t) => t === failure.type);
+  }
+  return failure instanceof TemporalFailure;
 }
 
 /** Calls made before any deadline is known (the settings, the launch hook's timeouts): five minutes. */
@@ -58,6 +119,22 @@ export const { describeLifecycleHook } = proxyActivities<Activities>({
   startToCloseTimeout: '5 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
 });
+
+const localHookOptions = {
+  startToCloseTimeout: '5 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
+} as const;
+const localHooks = proxyLocalActivities<Activities>(localHookOptions);
+
+/**
+ * `describeLifecycleHook`, under `shortPhasesPatch` as a local activity that nothing cancels (at most
+ * the same 18 s), called when the run starts: the hold's clock is then known before the lookups,
+ * which it decides (`triedLocallyFirst`), and before the first drain attempt, whose end it bounds.
+ */
+export function describeHook(target: LifecycleTarget): ReturnType<Activities['describeLifecycleHook']> {
+  if (!patched(shortPhasesPatch)) return describeLifecycleHook(target);
+  return CancellationScope.nonCancellable(() => localHooks.describeLifecycleHook(target));
+}
 
 /**
  * `local()` as a local activity under `leanHistoryPatch`, `remote()` as the activity it was before.

@@ -1,9 +1,8 @@
-import { CancellationScope, condition, isCancellation, log, patched, sleep, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, log, patched } from '@temporalio/workflow';
 import type { LifecycleEvent } from '../common/events.js';
 import {
   globalTimeoutSeconds,
   holdExpiresAt,
-  loopStartAt,
   maxGlobalTimeoutSeconds,
   nextHeartbeatDue,
   planHeartbeats,
@@ -15,9 +14,8 @@ import {
 } from '../common/lifecycle.js';
 import type { LifecycleResult, RunbookSettings } from '../common/settings.js';
 import type { LifecycleActionStatus } from '../common/status.js';
-import { completion, describeLifecycleHook, heartbeatActivity } from './activities.js';
-import { holdSinks } from './hold-sinks.js';
-import { deferredLoopPatch } from './patches.js';
+import { completion, describeHook, heartbeatActivity } from './activities.js';
+import { shortPhasesPatch } from './patches.js';
 import type { TerminationState } from './termination-state.js';
 
 /** The holds as one run of the workflow hands them to the next (continue-as-new). */
@@ -71,9 +69,7 @@ class Hold {
  *     between attempts, the wait before completing) with one heartbeat loop per open action beside
  *     it, in one cancellation scope; however the phase ends, the scope is cancelled and the loops are
  *     awaited until they have really stopped (WAIT_CANCELLATION_COMPLETED) before it returns. Phases
- *     run one after another, so at most one loop per action runs at any moment. A loop starts
- *     `loopLeadSeconds` before its first heartbeat is due (a timer in the same scope until then),
- *     so a phase shorter than that has none.
+ *     run one after another, so at most one loop per action runs at any moment.
  *   - `complete(result)` hands each action to the completion activity, which sends the heartbeats
  *     that come due while Auto Scaling throttles the completion.
  * Each loop times its heartbeats from the action's start or its last heartbeat, whichever loop sent
@@ -202,6 +198,28 @@ export class LifecycleHolds {
     this.refresh(hold);
   }
 
+  /**
+   * Reads the hooks of the open actions not yet described, under `shortPhasesPatch`, when a run
+   * starts: their clocks then bound the first drain attempt and decide `canGoUnheld`. Before the
+   * patch each hook was read by the first loop that needed it.
+   */
+  async describeHooks(): Promise<void> {
+    if (this.settings?.dryRun || !patched(shortPhasesPatch)) return;
+    for (const hold of this.openHolds()) if (!hold.clock) await this.clockOf(hold);
+  }
+
+  /**
+   * True when no open action needs a heartbeat within `seconds`: each one's clock is known and its
+   * next heartbeat comes later (or heartbeats are over). What runs meanwhile may keep the loops from
+   * starting (local activities).
+   */
+  canGoUnheld(seconds: number): boolean {
+    const until = Date.now() + seconds * 1000;
+    return this.openHolds().every(
+      (h) => h.heartbeatsOver || (h.clock !== undefined && nextHeartbeatDue(h.current()!) > until),
+    );
+  }
+
   /** Runs one phase of the runbook with the open actions held; returns once their loops have stopped. */
   async cover<T>(work: () => Promise<T>): Promise<T> {
     if (this.settings?.dryRun) return work();
@@ -275,12 +293,8 @@ export class LifecycleHolds {
   }
 
   private async keepAlive(hold: Hold): Promise<void> {
-    let clock = await this.clockOf(hold);
+    const clock = await this.clockOf(hold);
     if (hold.ended || hold.heartbeatsOver) return;
-    if (patched(deferredLoopPatch)) {
-      await this.untilLoopIsDue(hold, clock);
-      clock = hold.current()!;
-    }
     if (Date.now() >= clock.untilEpochMs) {
       this.heartbeatsOver(hold);
       return;
@@ -292,30 +306,14 @@ export class LifecycleHolds {
     else this.heartbeatsOver(hold);
   }
 
-  /**
-   * Waits until the loop must start (`loopStartAt`): a phase that ends before then cancels the
-   * timer, and no loop runs. Meanwhile the worker's metrics show the action's expiry.
-   */
-  private async untilLoopIsDue(hold: Hold, clock: HoldClock): Promise<void> {
-    const startAt = loopStartAt(clock);
-    if (startAt <= Date.now()) return;
-    const key = `${workflowInfo().workflowId}/${hold.target.lifecycleActionToken}`;
-    holdSinks.waiting(key, hold.target.lifecycleHookName, holdExpiresAt(clock), startAt);
-    try {
-      await sleep(startAt - Date.now());
-    } finally {
-      holdSinks.over(key);
-    }
-  }
-
   /** The action's clock, reading the hook's timeouts the first time. */
   private async clockOf(hold: Hold): Promise<HoldClock> {
     if (hold.clock) return hold.current()!;
     const settings = this.settings!;
-    let hook: Awaited<ReturnType<typeof describeLifecycleHook>>;
+    let hook: Awaited<ReturnType<typeof describeHook>>;
     let problem = 'the hook was not found';
     try {
-      hook = await describeLifecycleHook(hold.target);
+      hook = await describeHook(hold.target);
     } catch (error) {
       if (isCancellation(error)) throw error;
       problem =

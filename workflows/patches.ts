@@ -1,3 +1,5 @@
+import { patched } from '@temporalio/workflow';
+
 /**
  * Histories from this patch on run the worker's settings read and the ownership note as local
  * activities (`workflows/activities.ts`), and set only the search attributes that change, one upsert
@@ -7,7 +9,18 @@
 export const leanHistoryPatch = 'lean-history';
 
 /**
- * Histories from this patch on start a phase's lifecycle heartbeat loop `loopLeadSeconds` before its
- * first heartbeat is due (a timer until then), not at the phase's start (#15).
+ * Histories from this patch on read the lifecycle hooks when a run starts, in a local activity, and
+ * try the lookups before the drain once as local activities when the hold can wait
+ * (`triedLocallyFirst`): fewer history events and workflow tasks per termination (#15).
  */
-export const deferredLoopPatch = 'deferred-heartbeat-loop';
+export const shortPhasesPatch = 'short-phases';
+
+/**
+ * Settles `shortPhasesPatch` in the workflow's first task, before any local activity. A patch first
+ * called after a local activity's result is missed on replay when its workflow task was split there
+ * (a busy worker: the task completed with the result, and the next one carries the marker): the
+ * replay takes the old path and fails with a nondeterminism error. Later calls return this answer.
+ */
+export function settleStartPatches(): void {
+  patched(shortPhasesPatch);
+}

@@ -7,7 +7,8 @@ import { searchAttributes } from '../common/search-attributes.js';
 import type { EventAction, LifecycleResult, RunbookSettings } from '../common/settings.js';
 import { mergeChanges, type TerminationPhase } from '../common/status.js';
 import { AdvisorySteps } from './advisory-watch.js';
-import { callsUntil } from './activities.js';
+import type { Activities } from '../activities/index.js';
+import { callsUntil, triedLocallyFirst, type LocalFirstCall } from './activities.js';
 import { DrainAttempts, drainDeadline, kubeletGone, type DrainPlace, type HandOver } from './drain-attempts.js';
 import { actionOfEvents, stronger, warmPoolChangesAnnotation } from './event-policy.js';
 import { errorMessage, failureType } from './failures.js';
@@ -20,6 +21,13 @@ import { outOfServiceTaint, preDrainLabels, preDrainTaints } from './taints.js';
 import { setSearchAttributes } from './search-attribute-updates.js';
 import { isLifecycleEvent } from './termination-state.js';
 import type { TerminationState } from './termination-state.js';
+
+/**
+ * How long the hold must be able to go without a heartbeat loop for the lookups to be tried as local
+ * activities (which keep a loop from starting while they run): the two tries of 10 s and the
+ * ownership note's three between them, with a lost worker's time to spare.
+ */
+const unheldSeconds = 90;
 
 /**
  * One run of the termination runbook for the events taken in together. Every step from the first
@@ -73,6 +81,7 @@ export class Runbook {
     const { state, holds } = this;
     state.failure = undefined;
     this.events = events;
+    await holds.describeHooks();
     setSearchAttributes(
       [{ key: searchAttributes.interruptionKind, value: state.status.kinds.join(',') }],
       ...this.groupAttribute(),
@@ -90,7 +99,7 @@ export class Runbook {
           const instance = await identifyInstance({
             state: this.state,
             settings: this.settings,
-            describe: () => this.calls().describeInstance(this.state.status.instanceId),
+            describe: () => this.quickly('describeInstance')(this.state.status.instanceId),
             setPhase: (phase) => this.setPhase(phase),
           });
           if (instance === 'other-cluster') return instance;
@@ -273,7 +282,7 @@ export class Runbook {
       state.decide(`instance lacks the tag ${settings.managedTag} (CHECK_TAG_BEFORE_DRAINING): not handled`);
       return 'not-managed';
     }
-    const found = await this.calls().findNode({
+    const found = await this.quickly('findNode')({
       instanceId,
       privateDnsName: instance?.privateDnsName,
       availabilityZone: instance?.availabilityZone,
@@ -390,6 +399,19 @@ export class Runbook {
       await this.completeLifecycle('CONTINUE');
     } else this.holds.leave('no node to drain (DELETE_SQS_MSG_IF_NODE_NOT_FOUND=false)');
     this.setPhase('NodeNotFound');
+  }
+
+  /**
+   * A lookup tried once locally, then as the activity that retries until the work's deadline, while
+   * the hold can go `unheldSeconds` without a loop; otherwise the activity at once. In dry run
+   * always the activity: the rehearsal's patch (`dryRunReadsPods`) is first called after these
+   * calls, and a patch first called after a local activity's result can be missed on replay
+   * (`settleStartPatches`).
+   */
+  private quickly<K extends LocalFirstCall>(name: K): Activities[K] {
+    const calls = this.calls();
+    if (this.settings.dryRun || !this.holds.canGoUnheld(unheldSeconds)) return calls[name];
+    return triedLocallyFirst(name, calls);
   }
 
   /** Calls that retry until the work's deadline (`deadline`) for the events of this run. */

@@ -14,6 +14,7 @@ import { OperatorControls, type CarriedControls } from './operator-controls.js';
 import type { DrainPlace } from './drain-attempts.js';
 import { DrainTurn } from './drain-turn.js';
 import { setSearchAttributes } from './search-attribute-updates.js';
+import { settleStartPatches } from './patches.js';
 import { Runbook } from './runbook.js';
 import { TerminationState, type CarriedState } from './termination-state.js';
 
@@ -49,6 +50,7 @@ export async function terminationWorkflow(input: TerminationInput): Promise<Term
   setHandler(statusQuery, () => state.status);
   const controls = new OperatorControls(state, carried?.controls);
   setSearchAttributes([{ key: searchAttributes.instanceId, value: input.instanceId }]);
+  settleStartPatches();
 
   const turn = new DrainTurn(state);
   setHandler(drainPlaceGrantedSignal, (grant) => turn.granted(grant));

@@ -34,9 +34,6 @@ const quietLogger = {
   error: (message: string) => console.error(message),
 };
 
-/** The workflows' own sinks (`workflows/hold-sinks.ts`), doing nothing: the service's feed its metrics. */
-export const ignoredHoldSinks = { waiting: { fn: () => undefined }, over: { fn: () => undefined } };
-
 /** A worker on its own task queue with the given (usually stubbed) activities. */
 export async function testWorker(
   connection: NativeConnection,
@@ -46,8 +43,6 @@ export async function testWorker(
 ): Promise<Worker> {
   return Worker.create({
     ...options,
-    // The workflows' own sinks, as the service's worker has them (worker/metrics.ts), unless given.
-    sinks: { holds: ignoredHoldSinks, ...options.sinks },
     connection,
     namespace: stackVar('TEMPORAL_NAMESPACE'),
     taskQueue,

@@ -61,20 +61,20 @@ const scenarios: Scenario[] = [
     behaviour: { settings: { checkTagBeforeDraining: true } },
   },
   {
-    // A 300 s hook heartbeats 240 s after the start: each phase's loop waits on a timer that the
-    // phase's end cancels.
-    name: 'termination-short-phases',
+    // A 300 s hook heartbeats 240 s after the start (HEARTBEAT_INTERVAL unset): the lookups run as
+    // local activities; the first attempt fails.
+    name: 'termination-lookups-local',
     workflowType: workflowTypes.termination,
     event: asgTerminateEvent(),
     behaviour: { drainFailures: 1, settings: { heartbeatIntervalSeconds: undefined } },
   },
   {
-    // A 120 s hook heartbeats 78 s after the start: the first attempt's loop starts when its timer
-    // fires, 18 s in; the next phases' loops start at once.
-    name: 'termination-deferred-loop',
+    // Local activities slower than the workflow task's heartbeat (8 s): the first task is split
+    // between them, and replay must take the patches as the run did.
+    name: 'termination-split-task',
     workflowType: workflowTypes.termination,
     event: asgTerminateEvent(),
-    behaviour: { hookTimeoutSeconds: 120, drainFailures: 1, drainMs: 25_000, settings: { heartbeatIntervalSeconds: undefined } },
+    behaviour: { settingsMs: 9_000, describeMs: 9_000, settings: { heartbeatIntervalSeconds: undefined } },
   },
 ];
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import type { WorkflowInfo } from '@temporalio/workflow';
 import { pino } from 'pino';
 import { startHttpServer } from '../../common/http-server.js';
 import { Reachability, reachableGauge } from '../../common/reachability.js';
@@ -70,23 +69,6 @@ describe('probes and the worker metrics that have no Temporal in them', () => {
     assert.ok(Math.abs((await read())[0]!.value - 50) < 1, 'the ended loop is gone');
     for (const key of ['wf-a/1', 'wf-c/1']) activity.holdExpiry(key, 'x', undefined);
     assert.deepEqual(await read(), []);
-  });
-
-  it("shows an action whose loop waits for its start until the wait is over or the loop's start has passed", async () => {
-    const { registry, sinks } = createWorkerMetrics();
-    const read = async () =>
-      parseExposition(await registry.metrics())
-        .filter((s) => s.name === 'tnth_lifecycle_hook_seconds_left')
-        .map((s) => Math.round(s.value));
-    const info = {} as WorkflowInfo;
-    const now = Date.now();
-    await sinks.holds.waiting.fn(info, 'wf-a/token-1', 'tnth-drain', now + 300_000, now + 230_000);
-    assert.deepEqual(await read(), [300]);
-    await sinks.holds.over.fn(info, 'wf-a/token-1');
-    assert.deepEqual(await read(), [], 'a wait that is over still shows');
-    // A workflow that moved to another worker: this one never hears the wait is over.
-    await sinks.holds.waiting.fn(info, 'wf-b/token-2', 'tnth-drain', now + 60_000, now - 1);
-    assert.deepEqual(await read(), [], "a wait past its loop's start still shows");
   });
 
   it('sums the pods blocked over the drains a worker runs, and starts every lost reason at 0', async () => {

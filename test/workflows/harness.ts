@@ -81,10 +81,7 @@ export async function runTermination(
   });
 }
 
-/**
- * The workflows' sinks: the logger (`log` of @temporalio/workflow), recording each line in `rec.logs`,
- * and the waits of the loops (`workflows/hold-sinks.ts`) in `rec.holdWaits`.
- */
+/** The workflows' logger (`log` of @temporalio/workflow), recording each line in `rec.logs`. */
 function recordingLogger(rec: Recorder) {
   const level = (name: string) => ({
     fn: (_info: unknown, message: string, attrs?: Record<string, unknown>) => {
@@ -94,18 +91,6 @@ function recordingLogger(rec: Recorder) {
     },
   });
   return {
-    holds: {
-      waiting: {
-        fn: (_info: unknown, key: string, hook: string, expiresAt: number, loopStartsAt: number) =>
-          void rec.holdWaits.push({ key, hook, expiresAt, loopStartsAt }),
-      },
-      over: {
-        fn: (_info: unknown, key: string) => {
-          const wait = rec.holdWaits.findLast((w) => w.key === key);
-          if (wait) wait.over = Date.now();
-        },
-      },
-    },
     // The SDK takes the logger sink under its registered name `defaultWorkerLogger`.
     defaultWorkerLogger: {
       trace: level('trace'),

@@ -9,8 +9,7 @@ describe("termination workflow: the hold of a lifecycle action runs on the actio
   const stack = useStack();
 
   it("gives every loop the action's start and its last heartbeat, and the interval derived from the hook", async () => {
-    // Its first heartbeat (240 s after the start) is due within the loops' lead: each phase has a loop.
-    const event = asgTerminateEvent(undefined, { time: new Date(Date.now() - 235_000).toISOString() });
+    const event = asgTerminateEvent(undefined, { time: new Date(Date.now() - 45_000).toISOString() });
     const { rec, status } = await runTermination(
       stack,
       { drainFailures: 2, settings: { heartbeatIntervalSeconds: undefined } },
@@ -30,13 +29,11 @@ describe("termination workflow: the hold of a lifecycle action runs on the actio
   });
 
   it('clamps a HEARTBEAT_INTERVAL the hook cannot carry, and says so in status and on the node', async () => {
-    // Its interval (18 s) is within the loops' lead: each phase has a loop from its start.
     const { rec, status } = await runTermination(stack, {
       hookTimeoutSeconds: 60,
       settings: { heartbeatIntervalSeconds: 300, emitKubernetesEvents: true },
     });
     assert.equal(status.phase, 'Done');
-    assert.ok(rec.heartbeatInputs.length > 0, 'no loop ran');
     assert.ok(rec.heartbeatInputs.every((i) => i.clock.intervalSeconds === 18));
     assert.match(
       status.warnings.join('\n'),
@@ -55,49 +52,6 @@ describe("termination workflow: the hold of a lifecycle action runs on the actio
       rec.heartbeatInputs.every((i) => i.clock.intervalSeconds === 10 && i.clock.heartbeatTimeoutSeconds === 30),
     );
     assert.match(status.warnings.join('\n'), /cannot read lifecycle hook/);
-  });
-
-  it('starts no loop for phases that end before the first heartbeat is due, and shows the hold meanwhile', async () => {
-    // A 300 s hook heartbeats 240 s after the start; the loop would start 60 s before that.
-    const event = asgTerminateEvent();
-    const { rec, status } = await runTermination(
-      stack,
-      { drainFailures: 1, settings: { heartbeatIntervalSeconds: undefined } },
-      { event },
-    );
-    assert.equal(status.phase, 'Done');
-    assert.equal(rec.heartbeats.length, 0, 'a loop ran for a phase that ended long before a heartbeat was due');
-    assert.equal(rec.completions.length, 1);
-    assert.ok(rec.holdWaits.length >= 3, 'the cordon, two attempts and the wait between them each waited');
-    const startedAt = Date.parse(event.time);
-    for (const wait of rec.holdWaits) {
-      assert.equal(wait.hook, 'test-hook');
-      assert.equal(wait.expiresAt, startedAt + 300_000, 'the wait showed another expiry than the action has');
-      assert.equal(wait.loopStartsAt, startedAt + 180_000);
-      assert.ok(wait.over !== undefined && wait.over <= rec.completions[0]!.at, 'a wait outlived its phase');
-    }
-  });
-
-  it("starts the loop of a long phase 60 s before its first heartbeat is due, on the action's clock", async () => {
-    // A 120 s hook heartbeats 78 s after the start: the loop starts 18 s in, while the 30 s attempt runs.
-    const event = asgTerminateEvent();
-    const { rec, status } = await runTermination(
-      stack,
-      { hookTimeoutSeconds: 120, drainMs: 30_000, settings: { heartbeatIntervalSeconds: undefined } },
-      { event },
-    );
-    assert.equal(status.phase, 'Done');
-    const [drain] = rec.drains;
-    const startedAt = Date.parse(event.time);
-    const loop = rec.heartbeats.find((h) => h.start >= drain!.start);
-    assert.ok(loop, 'no loop held the action through a drain that ran past its first heartbeat');
-    assert.ok(loop.start >= startedAt + 18_000, `the loop started ${loop.start - startedAt} ms after the action`);
-    assert.ok(loop.start < drain!.end!, 'the loop started after the attempt it covers');
-    assert.ok(loop.end! >= drain!.end! && loop.end! <= rec.completions[0]!.at);
-    const input = rec.heartbeatInputs[rec.heartbeats.indexOf(loop)]!;
-    assert.equal(input.clock.startedAt, startedAt, 'the loop timed itself from its own start');
-    assert.equal(input.clock.intervalSeconds, 78);
-    assert.ok(rec.holdWaits.some((w) => w.loopStartsAt === startedAt + 18_000 && w.over !== undefined));
   });
 
   it("caps the drain and HEARTBEAT_UNTIL by the action's global timeout", async () => {

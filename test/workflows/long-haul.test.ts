@@ -96,6 +96,67 @@ describe('termination workflow: long terminations, failures and interruptions en
     assert.equal(rec.heartbeatsRunning, 0);
   });
 
+  // A 300 s hook heartbeats 240 s after its start (HEARTBEAT_INTERVAL unset): the lookups may run as
+  // local activities, which keep any loop from starting while they run.
+  const roomy = { settings: { heartbeatIntervalSeconds: undefined } };
+
+  it('looks up in local activities when no heartbeat can come due meanwhile: no activity, no workflow task of their own, the cordon an activity', async () => {
+    const { rec, status, workflowId } = await runTermination(stack, roomy);
+    assert.equal(status.phase, 'Done');
+    assert.deepEqual(rec.shortCalls, [
+      { name: 'describeInstance', local: true },
+      { name: 'findNode', local: true },
+      { name: 'prepareNode', local: false },
+    ]);
+    const events = (await stack.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    for (const name of ['describeInstance', 'findNode', 'describeLifecycleHook'])
+      assert.ok(!scheduled.includes(name), `${name} ran as an activity`);
+    const cordon = events.findIndex(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'prepareNode',
+    );
+    const tasksBeforeCordon = events.slice(0, cordon).filter((e) => e.workflowTaskCompletedEventAttributes).length;
+    assert.equal(tasksBeforeCordon, 1, 'the lookups took more than the first workflow task');
+  });
+
+  it('goes on with the activity, retried until the deadline, when the local try of a lookup fails for a moment', async () => {
+    const { rec, status } = await runTermination(stack, { ...roomy, findNodeFailures: 2 });
+    assert.equal(status.phase, 'Done');
+    assert.deepEqual(
+      rec.shortCalls.filter((c) => c.name === 'findNode').map((c) => c.local),
+      [true, false, false],
+      'one local try, then the activity and its retry',
+    );
+    assert.equal(rec.drains.length, 1);
+  });
+
+  it('does not try again as an activity what the local try was refused for good', async () => {
+    const { rec, status } = await runTermination(stack, {
+      describeRefused: 'AwsRequestRefused',
+      settings: { ...roomy.settings, duplicateWindowSeconds: 1 },
+    });
+    assert.equal(status.phase, 'Failed');
+    assert.deepEqual(rec.shortCalls, [{ name: 'describeInstance', local: true }]);
+  });
+
+  it('looks up in activities, a loop beside them, when a heartbeat may come due meanwhile (a 60 s hook)', async () => {
+    const { rec, status } = await runTermination(stack, {
+      hookTimeoutSeconds: 60,
+      findNodeFailures: 1,
+      settings: { heartbeatIntervalSeconds: undefined },
+    });
+    assert.equal(status.phase, 'Done');
+    assert.ok(
+      rec.shortCalls.every((c) => !c.local),
+      `a lookup ran as a local activity, which no loop can run beside: ${JSON.stringify(rec.shortCalls)}`,
+    );
+    const firstDrain = rec.drains[0]!;
+    assert.ok(
+      rec.heartbeats.some((l) => l.end! <= firstDrain.start),
+      'nothing held the action while the lookup retried',
+    );
+  });
+
   it('fails at once, without another attempt, when the API server refuses the drain for good', async () => {
     const { rec, status, error } = await runTermination(stack, {
       drainRefused: 'KubernetesRequestRefused',

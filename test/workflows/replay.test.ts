@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
-import { ignoredHoldSinks, workflowBundle } from '../helpers/workflow-worker.js';
+import { workflowBundle } from '../helpers/workflow-worker.js';
 
 const historiesDir = join(import.meta.dirname, '../histories');
 
@@ -17,11 +17,7 @@ describe('workflow code replays the histories of earlier runs (determinism)', ()
   for (const file of files) {
     it(`replays ${file} without a nondeterminism error`, async () => {
       const history = historyFromJSON(JSON.parse(readFileSync(join(historiesDir, file), 'utf8')));
-      await Worker.runReplayHistory(
-        { workflowBundle: await workflowBundle(), sinks: { holds: ignoredHoldSinks } },
-        history,
-        file,
-      );
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file);
     });
   }
 });

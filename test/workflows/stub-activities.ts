@@ -57,11 +57,11 @@ export class Recorder {
   readonly preparations: { at: number; taints: string[]; cordon: boolean }[] = [];
   /** Each restoreNode call (an undo, a return from the warm pool). */
   readonly restorations: NodeRestoration[] = [];
-  /** Each wait of a loop for its start, as the workflow told its worker (the `holds` sink). */
-  readonly holdWaits: { key: string; hook: string; expiresAt: number; loopStartsAt: number; over?: number }[] = [];
   /** What the workflow logged, in order (never during replay). */
   readonly logs: { level: string; message: string; attrs: Record<string, unknown> }[] = [];
   rehearsals = 0;
+  /** Each try of the calls the runbook tries locally first, and whether it ran as a local activity. */
+  readonly shortCalls: { name: string; local: boolean }[] = [];
 }
 
 export interface StubBehaviour {
@@ -90,8 +90,10 @@ export interface StubBehaviour {
   hookDefaultResult?: LifecycleResult;
   /** The instance's EC2 tags (default none). */
   instanceTags?: Record<string, string>;
-  /** Each drain attempt takes this long (default: three Temporal heartbeats, a fraction of a second). */
-  drainMs?: number;
+  /** Reading the worker's settings takes this long (a busy worker). */
+  settingsMs?: number;
+  /** Tries of findNode that fail as an API server's 503 does (retryable) before one answers. */
+  findNodeFailures?: number;
   /** DescribeInstances takes this long (an EC2 outage that ends). */
   describeMs?: number;
   /** DescribeInstances fails for good with this type (a role without ec2:DescribeInstances, say). */
@@ -102,10 +104,15 @@ export interface StubBehaviour {
 export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Partial<Activities> {
   const settings = { ...testSettings, ...behaviour.settings };
   const nodeName = 'nodeName' in behaviour ? behaviour.nodeName : 'ip-10-0-1-23.ec2.internal';
+  const shortCall = (name: string) => rec.shortCalls.push({ name, local: Context.current().info.isLocal });
   return {
-    runbookSettings: () => Promise.resolve(settings),
+    runbookSettings: async () => {
+      if (behaviour.settingsMs) await new Promise((resolve) => setTimeout(resolve, behaviour.settingsMs));
+      return settings;
+    },
     describeInstance: async (instanceId: string) => {
       rec.describes += 1;
+      shortCall('describeInstance');
       if (behaviour.describeRefused) {
         throw ApplicationFailure.create({
           type: behaviour.describeRefused,
@@ -126,13 +133,23 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
       rec.ownershipNotes.push(note);
       return Promise.resolve();
     },
-    findNode: () =>
-      Promise.resolve(
+    findNode: () => {
+      const failed = rec.shortCalls.filter((c) => c.name === 'findNode').length < (behaviour.findNodeFailures ?? 0);
+      shortCall('findNode');
+      if (failed) {
+        throw ApplicationFailure.create({
+          type: 'KubernetesUnreachable',
+          message: 'listing nodes: HTTP 503: the server is currently unable to handle the request',
+        });
+      }
+      return Promise.resolve(
         nodeName === undefined
           ? undefined
           : { name: nodeName, ready: true, unschedulable: false, providerId: undefined, labels: {} },
-      ),
+      );
+    },
     prepareNode: (prep) => {
+      shortCall('prepareNode');
       if (behaviour.prepareNodeRefused) {
         throw ApplicationFailure.create({
           type: behaviour.prepareNodeRefused,
@@ -178,8 +195,7 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
           throw ApplicationFailure.retryable('WORKER_SHUTDOWN', 'CancelledFailure');
         }
         if (behaviour.drainHangs) for (;;) await beat(ctx);
-        if (behaviour.drainMs) await beatFor(ctx, behaviour.drainMs);
-        else for (let i = 0; i < 3; i++) await beat(ctx);
+        for (let i = 0; i < 3; i++) await beat(ctx);
         const ran = rec.drains.length - (behaviour.drainInterruptions ?? 0);
         span.ok = ran > (behaviour.drainFailures ?? 0);
         if (!span.ok) {
