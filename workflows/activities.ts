@@ -46,6 +46,8 @@ export function callsUntil(deadlineEpochMs: number) {
  */
 const localTry = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
+  // Queueing for the worker's local activity slots counts too.
+  scheduleToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 1 },
 });
 
@@ -108,9 +110,9 @@ export const calls = proxyActivities<Activities>({
 });
 
 /**
- * Reading a hook's timeouts when its action is first seen: a few quick tries, since the hold cannot
+ * Reading a hook's timeouts when a loop first needs them: a few quick tries, since the hold cannot
  * wait long for it; when it fails the hold assumes the shortest hook AWS allows. An activity, not a
- * local one: it runs in the hold's cancellation scope, which a phase that ends first cancels, and a
+ * local one (as `describeHookFirst` is): it runs in the hold's cancellation scope, which a phase that ends first cancels, and a
  * local activity cancelled in flight fails the workflow task with a nondeterminism error in this SDK
  * (1.24: "Invalid transition in state machine", the not-managed path of the workflow tests).
  */
@@ -120,19 +122,21 @@ export const { describeLifecycleHook } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
 });
 
-const localHookOptions = {
+const localHooks = proxyLocalActivities<Activities>({
   startToCloseTimeout: '5 seconds',
+  // As `describeLifecycleHook`'s three tries, queueing for the worker's local activity slots included.
+  scheduleToCloseTimeout: '18 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
-} as const;
-const localHooks = proxyLocalActivities<Activities>(localHookOptions);
+});
 
 /**
- * `describeLifecycleHook`, under `shortPhasesPatch` as a local activity that nothing cancels (at most
- * the same 18 s), called when the run starts: the hold's clock is then known before the lookups,
- * which it decides (`triedLocallyFirst`), and before the first drain attempt, whose end it bounds.
+ * The hooks' read when a run starts (`LifecycleHolds.describeHooks`), under `shortPhasesPatch`: a
+ * local activity that nothing cancels (at most 18 s), so the hold's clock is known before the lookups,
+ * which it decides (`triedLocallyFirst`), and before the first drain attempt, whose end it bounds. A
+ * loop that reads a hook later (an action that arrives mid-run) uses `describeLifecycleHook`, which
+ * its scope cancels.
  */
-export function describeHook(target: LifecycleTarget): ReturnType<Activities['describeLifecycleHook']> {
-  if (!patched(shortPhasesPatch)) return describeLifecycleHook(target);
+export function describeHookFirst(target: LifecycleTarget): ReturnType<Activities['describeLifecycleHook']> {
   return CancellationScope.nonCancellable(() => localHooks.describeLifecycleHook(target));
 }
 

@@ -14,7 +14,7 @@ import {
 } from '../common/lifecycle.js';
 import type { LifecycleResult, RunbookSettings } from '../common/settings.js';
 import type { LifecycleActionStatus } from '../common/status.js';
-import { completion, describeHook, heartbeatActivity } from './activities.js';
+import { completion, describeHookFirst, describeLifecycleHook, heartbeatActivity } from './activities.js';
 import { shortPhasesPatch } from './patches.js';
 import type { TerminationState } from './termination-state.js';
 
@@ -205,7 +205,11 @@ export class LifecycleHolds {
    */
   async describeHooks(): Promise<void> {
     if (this.settings?.dryRun || !patched(shortPhasesPatch)) return;
-    for (const hold of this.openHolds()) if (!hold.clock) await this.clockOf(hold);
+    await Promise.all(
+      this.openHolds()
+        .filter((h) => !h.clock)
+        .map((h) => this.clockOf(h, describeHookFirst)),
+    );
   }
 
   /**
@@ -306,14 +310,17 @@ export class LifecycleHolds {
     else this.heartbeatsOver(hold);
   }
 
-  /** The action's clock, reading the hook's timeouts the first time. */
-  private async clockOf(hold: Hold): Promise<HoldClock> {
+  /** The action's clock, reading the hook's timeouts the first time (with `describe`). */
+  private async clockOf(
+    hold: Hold,
+    describe: (target: LifecycleTarget) => ReturnType<typeof describeLifecycleHook> = describeLifecycleHook,
+  ): Promise<HoldClock> {
     if (hold.clock) return hold.current()!;
     const settings = this.settings!;
-    let hook: Awaited<ReturnType<typeof describeHook>>;
+    let hook: Awaited<ReturnType<typeof describeLifecycleHook>>;
     let problem = 'the hook was not found';
     try {
-      hook = await describeHook(hold.target);
+      hook = await describe(hold.target);
     } catch (error) {
       if (isCancellation(error)) throw error;
       problem =

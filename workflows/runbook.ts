@@ -81,7 +81,6 @@ export class Runbook {
     const { state, holds } = this;
     state.failure = undefined;
     this.events = events;
-    await holds.describeHooks();
     setSearchAttributes(
       [{ key: searchAttributes.interruptionKind, value: state.status.kinds.join(',') }],
       ...this.groupAttribute(),
@@ -96,6 +95,7 @@ export class Runbook {
       // An operator's stop or skip ends the lookup and the cordon too (they retry until the deadline).
       const found = await this.controls
         .cancellableAttempt(async () => {
+          await holds.describeHooks();
           const instance = await identifyInstance({
             state: this.state,
             settings: this.settings,

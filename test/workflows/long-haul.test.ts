@@ -100,7 +100,7 @@ describe('termination workflow: long terminations, failures and interruptions en
   // local activities, which keep any loop from starting while they run.
   const roomy = { settings: { heartbeatIntervalSeconds: undefined } };
 
-  it('looks up in local activities when no heartbeat can come due meanwhile: no activity, no workflow task of their own, the cordon an activity', async () => {
+  it('looks up in local activities when no heartbeat can come due meanwhile: no activity of their own, the cordon an activity', async () => {
     const { rec, status, workflowId } = await runTermination(stack, roomy);
     assert.equal(status.phase, 'Done');
     assert.deepEqual(rec.shortCalls, [
@@ -112,11 +112,6 @@ describe('termination workflow: long terminations, failures and interruptions en
     const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
     for (const name of ['describeInstance', 'findNode', 'describeLifecycleHook'])
       assert.ok(!scheduled.includes(name), `${name} ran as an activity`);
-    const cordon = events.findIndex(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'prepareNode',
-    );
-    const tasksBeforeCordon = events.slice(0, cordon).filter((e) => e.workflowTaskCompletedEventAttributes).length;
-    assert.equal(tasksBeforeCordon, 1, 'the lookups took more than the first workflow task');
   });
 
   it('goes on with the activity, retried until the deadline, when the local try of a lookup fails for a moment', async () => {
