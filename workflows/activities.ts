@@ -130,9 +130,10 @@ const localHooks = proxyLocalActivities<Activities>({
 });
 
 /**
- * The hooks' read when a run starts (`LifecycleHolds.describeHooks`), under `shortPhasesPatch`: a
- * local activity that nothing cancels (at most 18 s), so the hold's clock is known before the lookups,
- * which it decides (`triedLocallyFirst`), and before the first drain attempt, whose end it bounds. A
+ * The hooks' read once the instance is known to be the run's (`LifecycleHolds.describeHooks`), under
+ * `shortPhasesPatch`: a local activity that nothing cancels (at most 18 s), so the hold's clock is
+ * known before the node's lookup, which it decides (`triedLocallyFirst`), and before the first drain
+ * attempt, whose end it bounds. A
  * loop that reads a hook later (an action that arrives mid-run) uses `describeLifecycleHook`, which
  * its scope cancels.
  */

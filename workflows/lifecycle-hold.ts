@@ -199,9 +199,9 @@ export class LifecycleHolds {
   }
 
   /**
-   * Reads the hooks of the open actions not yet described, under `shortPhasesPatch`, when a run
-   * starts: their clocks then bound the first drain attempt and decide `canGoUnheld`. Before the
-   * patch each hook was read by the first loop that needed it.
+   * Reads the hooks of the open actions not yet described, under `shortPhasesPatch`, once the run
+   * knows the instance is its own: their clocks then decide `canGoUnheld` for the node's lookup and
+   * bound the first drain attempt. Before the patch each hook was read by the first loop that needed it.
    */
   async describeHooks(): Promise<void> {
     if (this.settings?.dryRun || !patched(shortPhasesPatch)) return;

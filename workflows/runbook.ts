@@ -95,7 +95,6 @@ export class Runbook {
       // An operator's stop or skip ends the lookup and the cordon too (they retry until the deadline).
       const found = await this.controls
         .cancellableAttempt(async () => {
-          await holds.describeHooks();
           const instance = await identifyInstance({
             state: this.state,
             settings: this.settings,
@@ -105,6 +104,8 @@ export class Runbook {
           if (instance === 'other-cluster') return instance;
           this.identified = true;
           this.instance = instance;
+          // Only for an instance that is ours to drain: another cluster's gets no Auto Scaling call.
+          if (this.managed(instance)) await holds.describeHooks();
           return holds.cover(() => this.prepareNode(events, notifier, instance, action));
         })
         .catch((error: unknown) => {
@@ -267,6 +268,11 @@ export class Runbook {
     }
   }
 
+  /** False when CHECK_TAG_BEFORE_DRAINING leaves the instance alone: it lacks MANAGED_TAG. */
+  private managed(instance: InstanceFacts | undefined): boolean {
+    return !this.settings.checkTagBeforeDraining || instance?.tags[this.settings.managedTag] !== undefined;
+  }
+
   /** Finds the node, checks it is managed, records the interruption on it and cordons it. */
   private async prepareNode(
     events: InterruptionEvent[],
@@ -276,7 +282,7 @@ export class Runbook {
   ): Promise<{ node: NodeContext; instanceType: string | undefined } | 'no-node' | 'not-managed'> {
     const { state, settings } = this;
     const instanceId = state.status.instanceId;
-    if (settings.checkTagBeforeDraining && instance?.tags[settings.managedTag] === undefined) {
+    if (!this.managed(instance)) {
       this.setPhase('NotManaged');
       await noteOwnership({ instanceId, owner: 'ours', notManaged: true });
       state.decide(`instance lacks the tag ${settings.managedTag} (CHECK_TAG_BEFORE_DRAINING): not handled`);

@@ -100,17 +100,18 @@ describe('termination workflow: long terminations, failures and interruptions en
   // local activities, which keep any loop from starting while they run.
   const roomy = { settings: { heartbeatIntervalSeconds: undefined } };
 
-  it('looks up in local activities when no heartbeat can come due meanwhile: no activity of their own, the cordon an activity', async () => {
+  it('looks up the node in a local activity when no heartbeat can come due meanwhile: no activity of its own', async () => {
     const { rec, status, workflowId } = await runTermination(stack, roomy);
     assert.equal(status.phase, 'Done');
     assert.deepEqual(rec.shortCalls, [
-      { name: 'describeInstance', local: true },
+      // The instance's lookup comes before the hook's read: whose instance it is decides that read.
+      { name: 'describeInstance', local: false },
       { name: 'findNode', local: true },
       { name: 'prepareNode', local: false },
     ]);
     const events = (await stack.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
     const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-    for (const name of ['describeInstance', 'findNode', 'describeLifecycleHook'])
+    for (const name of ['findNode', 'describeLifecycleHook'])
       assert.ok(!scheduled.includes(name), `${name} ran as an activity`);
   });
 
@@ -127,11 +128,14 @@ describe('termination workflow: long terminations, failures and interruptions en
 
   it('does not try again as an activity what the local try was refused for good', async () => {
     const { rec, status } = await runTermination(stack, {
-      describeRefused: 'AwsRequestRefused',
+      findNodeRefused: 'KubernetesRequestRefused',
       settings: { ...roomy.settings, duplicateWindowSeconds: 1 },
     });
     assert.equal(status.phase, 'Failed');
-    assert.deepEqual(rec.shortCalls, [{ name: 'describeInstance', local: true }]);
+    assert.deepEqual(
+      rec.shortCalls.filter((c) => c.name === 'findNode'),
+      [{ name: 'findNode', local: true }],
+    );
   });
 
   it('looks up in activities, a loop beside them, when a heartbeat may come due meanwhile (a 60 s hook)', async () => {

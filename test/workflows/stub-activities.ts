@@ -92,6 +92,8 @@ export interface StubBehaviour {
   instanceTags?: Record<string, string>;
   /** Reading the worker's settings takes this long (a busy worker). */
   settingsMs?: number;
+  /** findNode fails for good with this type (RBAC's 403, say). */
+  findNodeRefused?: string;
   /** Tries of findNode that fail as an API server's 503 does (retryable) before one answers. */
   findNodeFailures?: number;
   /** DescribeInstances takes this long (an EC2 outage that ends). */
@@ -136,6 +138,13 @@ export function stubActivities(rec: Recorder, behaviour: StubBehaviour = {}): Pa
     findNode: () => {
       const failed = rec.shortCalls.filter((c) => c.name === 'findNode').length < (behaviour.findNodeFailures ?? 0);
       shortCall('findNode');
+      if (behaviour.findNodeRefused) {
+        throw ApplicationFailure.create({
+          type: behaviour.findNodeRefused,
+          message: 'listing nodes: HTTP 403: nodes is forbidden',
+          nonRetryable: true,
+        });
+      }
       if (failed) {
         throw ApplicationFailure.create({
           type: 'KubernetesUnreachable',
