@@ -1,4 +1,4 @@
-import { ContinueAsNew, condition, isCancellation, setCurrentDetails } from '@temporalio/workflow';
+import { ContinueAsNew, condition, isCancellation, patched, setCurrentDetails } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { InstanceFacts } from '../activities/aws/instances.js';
 import { returnsToWarmPool, terminatesFromWarmPool, type InterruptionEvent } from '../common/events.js';
@@ -18,6 +18,7 @@ import { Notifier, type NodeContext } from './notifications.js';
 import type { OperatorControls } from './operator-controls.js';
 import { cannotWait, type DrainTurn } from './drain-turn.js';
 import { outOfServiceTaint, preDrainLabels, preDrainTaints } from './taints.js';
+import { shortPhasesPatch } from './patches.js';
 import { setSearchAttributes } from './search-attribute-updates.js';
 import { isLifecycleEvent } from './termination-state.js';
 import type { TerminationState } from './termination-state.js';
@@ -197,14 +198,18 @@ export class Runbook {
       setPhase: (phase) => this.setPhase(phase),
       act: (decision, step) => this.act(decision, step),
     }).run(place, notifier);
-    await this.turn.release(`drain ${outcome}`);
+    // Giving the place back is a signal, which waits on Temporal: under `shortPhasesPatch` the action
+    // is held meanwhile (a loaded server took 54 s over it once, and a 60 s hook expired).
+    const heldRelease = outcome !== 'stopped' && patched(shortPhasesPatch);
+    if (!heldRelease) await this.turn.release(`drain ${outcome}`);
     if (outcome === 'stopped') return this.stopped();
-    await holds.cover(() =>
-      notifier.outcome(
+    await holds.cover(async () => {
+      if (heldRelease) await this.turn.release(`drain ${outcome}`);
+      await notifier.outcome(
         node,
         outcome === 'gave-up' || outcome === 'lost' ? 'failed' : outcome === 'not-drained' ? 'cordoned' : 'drained',
-      ),
-    );
+      );
+    });
     if (outcome === 'drained' && settings.enableOutOfServiceTaint) {
       // Pods not waited for may still run on a kubelet that hangs: the taint would force-detach
       // their volumes under them. Only a kubelet known gone (a stopped instance) makes that safe.
