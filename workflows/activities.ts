@@ -112,9 +112,10 @@ export const calls = proxyActivities<Activities>({
 /**
  * Reading a hook's timeouts when a loop first needs them: a few quick tries, since the hold cannot
  * wait long for it; when it fails the hold assumes the shortest hook AWS allows. An activity, not a
- * local one (as `describeHookFirst` is): it runs in the hold's cancellation scope, which a phase that ends first cancels, and a
- * local activity cancelled in flight fails the workflow task with a nondeterminism error in this SDK
- * (1.24: "Invalid transition in state machine", the not-managed path of the workflow tests).
+ * local one (as `describeHookFirst` is): it runs in the hold's cancellation scope, which a phase that
+ * ends first cancels, and a local activity cancelled in flight fails the workflow task with a
+ * nondeterminism error in this SDK (1.24: "Invalid transition in state machine", the not-managed
+ * path of the workflow tests).
  */
 export const { describeLifecycleHook } = proxyActivities<Activities>({
   // At most about 18 s (three tries of 5 s, 1 s and 2 s apart) before the hold falls back.
@@ -133,9 +134,8 @@ const localHooks = proxyLocalActivities<Activities>({
  * The hooks' read once the instance is known to be the run's (`LifecycleHolds.describeHooks`), under
  * `shortPhasesPatch`: a local activity that nothing cancels (at most 18 s), so the hold's clock is
  * known before the node's lookup, which it decides (`triedLocallyFirst`), and before the first drain
- * attempt, whose end it bounds. A
- * loop that reads a hook later (an action that arrives mid-run) uses `describeLifecycleHook`, which
- * its scope cancels.
+ * attempt, whose end it bounds. A loop that reads a hook later (an action that arrives mid-run) uses
+ * `describeLifecycleHook`, which its scope cancels.
  */
 export function describeHookFirst(target: LifecycleTarget): ReturnType<Activities['describeLifecycleHook']> {
   return CancellationScope.nonCancellable(() => localHooks.describeLifecycleHook(target));

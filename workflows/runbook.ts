@@ -24,9 +24,10 @@ import { isLifecycleEvent } from './termination-state.js';
 import type { TerminationState } from './termination-state.js';
 
 /**
- * How long the hold must be able to go without a heartbeat loop for the lookups to be tried as local
- * activities (which keep a loop from starting while they run): the two tries of 10 s and the
- * ownership note's three between them, with a lost worker's time to spare.
+ * How long the hold must be able to go without a heartbeat loop for a lookup to be tried as a local
+ * activity (which keeps a loop from starting while it runs): the try's 10 s, the workflow task's
+ * 10 s timeout when its worker is lost meanwhile, then the 37 s a lost worker costs the hold
+ * (`lostWorkerSeconds`), with room to spare.
  */
 const unheldSeconds = 90;
 
@@ -198,13 +199,17 @@ export class Runbook {
       setPhase: (phase) => this.setPhase(phase),
       act: (decision, step) => this.act(decision, step),
     }).run(place, notifier);
+    const release = () => this.turn.release(`drain ${outcome}`);
+    if (outcome === 'stopped') {
+      await release();
+      return this.stopped();
+    }
     // Giving the place back is a signal, which waits on Temporal: under `shortPhasesPatch` the action
     // is held meanwhile (a loaded server took 54 s over it once, and a 60 s hook expired).
-    const heldRelease = outcome !== 'stopped' && patched(shortPhasesPatch);
-    if (!heldRelease) await this.turn.release(`drain ${outcome}`);
-    if (outcome === 'stopped') return this.stopped();
+    const heldRelease = patched(shortPhasesPatch);
+    if (!heldRelease) await release();
     await holds.cover(async () => {
-      if (heldRelease) await this.turn.release(`drain ${outcome}`);
+      if (heldRelease) await release();
       await notifier.outcome(
         node,
         outcome === 'gave-up' || outcome === 'lost' ? 'failed' : outcome === 'not-drained' ? 'cordoned' : 'drained',
